@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# tools/run-tests.sh: run inside a cluster (pg_virtualenv sets PGHOST etc.):
+# pg_regress (make installcheck) and pg_prove on test/*.sql, then one line
+# "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p results
+
+regress_passed=0
+regress_failed=0
+make -s installcheck PG_CONFIG="$PG_CONFIG" 2>&1 | tee results/installcheck.log
+# PG 15 prints "test x ... ok"; PG 16+ prints TAP ("ok 1 - x", "not ok 2 - x")
+regress_passed=$(grep -cE '(\.\.\. ok|^ok [0-9]+ )' results/installcheck.log || true)
+regress_failed=$(grep -cE '(\.\.\. FAILED|^not ok [0-9]+ )' results/installcheck.log || true)
+if ! grep -qE "All [0-9]+ tests passed" results/installcheck.log && [ "$regress_failed" -eq 0 ]; then
+	regress_failed=1	# pg_regress itself failed (could not connect, crashed, ...)
+fi
+if [ -f regression.diffs ]; then
+	head -n 200 regression.diffs
+fi
+
+createdb segment_tap
+pg_prove -v -d segment_tap test/*.sql 2>&1 | tee results/pg_prove.log
+prove_status=${PIPESTATUS[0]}
+tap_passed=$(grep -cE '^\s*ok [0-9]+' results/pg_prove.log || true)
+tap_failed=$(grep -cE '^\s*not ok [0-9]+' results/pg_prove.log || true)
+if [ "$prove_status" -ne 0 ] && [ "$tap_failed" -eq 0 ]; then
+	tap_failed=1	# a file died or planned more tests than it ran
+fi
+
+passed=$((regress_passed + tap_passed))
+failed=$((regress_failed + tap_failed))
+echo "pg_regress: $regress_passed passed, $regress_failed failed; pgTAP: $tap_passed passed, $tap_failed failed"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
