@@ -39,8 +39,8 @@ endif
 
 .PHONY: test demo bench
 test:
-	tools/test.sh
+	@tools/test.sh
 demo:
-	tools/demo.sh
+	@tools/demo.sh
 bench:
-	tools/bench.sh
+	@tools/bench.sh
