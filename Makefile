@@ -8,9 +8,18 @@
 EXTENSION = segment
 MODULE_big = segment
 OBJS = \
+	src/distance.o \
+	src/elbow.o \
 	src/features.o \
 	src/keyset.o \
-	src/segment.o
+	src/kmeans.o \
+	src/metrics.o \
+	src/model.o \
+	src/pca.o \
+	src/scaler.o \
+	src/segment.o \
+	src/source.o \
+	src/vector.o
 
 DATA = $(wildcard install/segment--*.sql)
 
@@ -19,11 +28,18 @@ REGRESS = \
 	features_cases \
 	features_errors \
 	features_data \
-	features_parallel
+	features_parallel \
+	clustering_cases \
+	clustering_errors \
+	clustering_data
 
 PG_CONFIG ?= pg_config
 # -Wextra on top of the server's -Wall; its headers trip -Wunused-parameter
-PG_CFLAGS += -Wextra -Wno-unused-parameter
+# and -Wsign-compare.
+# No contraction to fused multiply-add, so k-means gives the same bits on
+# every machine; no errno from sqrt, so distance loops vectorize.
+PG_CFLAGS += -Wextra -Wno-unused-parameter -Wno-sign-compare -ffp-contract=off -fno-math-errno
+SHLIB_LINK += -llapacke
 
 EXTRA_CLEAN = results regression.diffs regression.out out
 
@@ -44,3 +60,6 @@ demo:
 	@tools/demo.sh
 bench:
 	@tools/bench.sh
+
+# The bitcode for JIT inlining gets the same floating-point rules
+override BITCODE_CFLAGS += -ffp-contract=off -fno-math-errno

@@ -9,3 +9,17 @@ SELECT count(*) AS lines,
 	min(invoice_date) AS first_line,
 	max(invoice_date) AS last_line
 FROM invoices;
+
+-- For the error tests: run a statement, return its SQLSTATE, message and detail
+CREATE FUNCTION error_of(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	detail text;
+BEGIN
+	EXECUTE query;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(E'\n' || nullif(detail, ''), '');
+END
+$$;

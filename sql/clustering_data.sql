@@ -1,0 +1,114 @@
+-- The building blocks on the bundled data against scikit-learn (Debian's
+-- python3-sklearn, test/reference/sklearn_reference.py).  Two standardized
+-- feature matrices of the 4,339 customers with a purchase: "rfm", nine
+-- recency, frequency and monetary features, and "rfm_country", the same plus
+-- one-hot countries (46 elements).  segment's values must equal
+-- scikit-learn's within 1e-9 relative (scaler, scores, PCA); k-means inertia
+-- must not be worse than KMeans(n_init=10) by more than 0.1 %.
+CREATE TABLE customer_raw AS
+WITH per_customer AS (
+	SELECT customer_id, min(country) AS country,
+		segment.customer_features(invoice_no, invoice_date, quantity, unit_price) AS f
+	FROM invoices
+	WHERE customer_id IS NOT NULL
+	GROUP BY customer_id
+)
+SELECT customer_id::bigint AS id,
+	ARRAY[extract(epoch FROM (SELECT max(invoice_date) FROM invoices) - (f).last_purchase)::float8 / 86400,
+		(f).invoices, (f).total_amount, (f).avg_invoice_amount, coalesce((f).mean_days_between, 0),
+		(f).invoices_per_hour, (f).invoices_per_day, (f).invoices_per_month, (f).invoices_per_year] AS rfm,
+	segment.one_hot(country, (SELECT array_agg(DISTINCT country ORDER BY country) FROM invoices
+							  WHERE customer_id IS NOT NULL)) AS country
+FROM per_customer
+WHERE (f).invoices > 0;
+CREATE TABLE scalers AS
+SELECT segment.scaler_fit(rfm) AS rfm, segment.scaler_fit(rfm || country) AS rfm_country
+FROM customer_raw;
+CREATE TABLE rfm AS
+SELECT id, segment.scale(rfm, (SELECT rfm FROM scalers)) AS vec FROM customer_raw;
+CREATE TABLE rfm_country AS
+SELECT id, segment.scale(rfm || country, (SELECT rfm_country FROM scalers)) AS vec FROM customer_raw;
+SELECT (SELECT count(*) FROM rfm) AS customers,
+	(SELECT max(array_length(vec, 1)) FROM rfm) AS rfm_dims,
+	(SELECT max(array_length(vec, 1)) FROM rfm_country) AS rfm_country_dims;
+
+-- segment's k = 4 clusterings, the labels the scores are computed for
+CREATE TABLE rfm_labels AS SELECT id, cluster FROM segment.kmeans('SELECT id, vec FROM rfm', 4);
+CREATE TABLE rfm_country_labels AS SELECT id, cluster FROM segment.kmeans('SELECT id, vec FROM rfm_country', 4);
+
+-- Hand the vectors (exact float8 text) and labels to scikit-learn
+SET extra_float_digits = 3;
+\copy (SELECT id || ',0,' || array_to_string(rfm || country, ',') FROM customer_raw ORDER BY id) TO 'results/raw.csv'
+\copy (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM rfm v JOIN rfm_labels l USING (id) ORDER BY v.id) TO 'results/rfm.csv'
+\copy (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM rfm_country v JOIN rfm_country_labels l USING (id) ORDER BY v.id) TO 'results/rfm_country.csv'
+CREATE TABLE sk (matrix text, metric text, idx bigint, value float8);
+CREATE TEMP TABLE sk_load (metric text, idx bigint, value float8);
+\copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/raw.csv --scaler' WITH (FORMAT csv)
+INSERT INTO sk SELECT 'raw', * FROM sk_load;
+TRUNCATE sk_load;
+\copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/rfm.csv --scores --pca 3 --k 1,2,3,4,5,6,7,8,9,10 --seeds 5' WITH (FORMAT csv)
+INSERT INTO sk SELECT 'rfm', * FROM sk_load;
+TRUNCATE sk_load;
+\copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/rfm_country.csv --scores --pca 3 --k 4' WITH (FORMAT csv)
+INSERT INTO sk SELECT 'rfm_country', * FROM sk_load;
+SET extra_float_digits = 0;
+
+-- |a - b| <= 1e-9 |b| (absolute 1e-12 for values within 1e-3 of 0, such as means of z-scores)
+CREATE FUNCTION close_to(a float8, b float8) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT abs(a - b) <= greatest(1e-9 * abs(b), 1e-12) $$;
+
+-- scaler_fit equals StandardScaler (46 means and 46 scales)
+SELECT count(*) AS compared, bool_and(close_to(
+		CASE metric WHEN 'scaler_mean' THEN ((SELECT rfm_country FROM scalers)).mean[idx]
+		ELSE ((SELECT rfm_country FROM scalers)).scale[idx] END, value)) AS scaler_equal
+FROM sk WHERE matrix = 'raw';
+
+-- the scores of segment's clusterings equal scikit-learn's
+SELECT m.matrix,
+	close_to(segment.silhouette(format('SELECT v.id, v.vec, l.cluster FROM %I v JOIN %I l USING (id)', m.matrix, m.matrix || '_labels')),
+			 (SELECT value FROM sk WHERE matrix = m.matrix AND metric = 'silhouette')) AS silhouette,
+	close_to(segment.davies_bouldin(format('SELECT v.id, v.vec, l.cluster FROM %I v JOIN %I l USING (id)', m.matrix, m.matrix || '_labels')),
+			 (SELECT value FROM sk WHERE matrix = m.matrix AND metric = 'davies_bouldin')) AS davies_bouldin,
+	close_to(segment.calinski_harabasz(format('SELECT v.id, v.vec, l.cluster FROM %I v JOIN %I l USING (id)', m.matrix, m.matrix || '_labels')),
+			 (SELECT value FROM sk WHERE matrix = m.matrix AND metric = 'calinski_harabasz')) AS calinski_harabasz
+FROM (VALUES ('rfm'), ('rfm_country')) AS m (matrix)
+ORDER BY m.matrix;
+SELECT count(*) AS rows_compared, bool_and(close_to(s.silhouette, sk.value)) AS silhouette_samples_equal
+FROM segment.silhouette_samples('SELECT v.id, v.vec, l.cluster FROM rfm v JOIN rfm_labels l USING (id)') AS s
+JOIN sk ON sk.matrix = 'rfm' AND sk.metric = 'silhouette_sample' AND sk.idx = s.id;
+
+-- PCA: explained variance, its ratio and the components (sign rule applied to both)
+SELECT m.matrix,
+	bool_and(close_to(p.explained_variance_ratio[sk.idx], sk.value)) FILTER (WHERE sk.metric = 'pca_ratio') AS ratio,
+	bool_and(close_to(p.explained_variance[sk.idx], sk.value)) FILTER (WHERE sk.metric = 'pca_variance') AS variance,
+	bool_and(abs(p.components[sk.idx / 1000][sk.idx % 1000] - sk.value) <= 1e-9) FILTER (WHERE sk.metric = 'pca_component') AS components,
+	count(*) FILTER (WHERE sk.metric = 'pca_component') AS loadings
+FROM (VALUES ('rfm'), ('rfm_country')) AS m (matrix),
+	LATERAL segment.pca_fit(format('SELECT id, vec FROM %I', m.matrix), 3) AS p
+JOIN sk ON true
+WHERE sk.matrix = m.matrix AND sk.metric LIKE 'pca%'
+GROUP BY m.matrix
+ORDER BY m.matrix;
+
+-- k-means: at the benchmark setting (k = 4, n_init = 10, seed 0) on both
+-- matrices, and for every k of the elbow the median over seeds 0..4 on rfm,
+-- segment's inertia is at most 0.1 % above scikit-learn's
+SELECT m.matrix,
+	(segment.kmeans_fit(format('SELECT id, vec FROM %I', m.matrix), 4)).inertia
+		<= 1.001 * (SELECT value FROM sk WHERE matrix = m.matrix AND metric = 'kmeans_inertia' AND idx = 400) AS k4_within_0_1_percent
+FROM (VALUES ('rfm'), ('rfm_country')) AS m (matrix)
+ORDER BY m.matrix;
+WITH ours AS (
+	SELECT k, percentile_cont(0.5) WITHIN GROUP (ORDER BY inertia) AS inertia
+	FROM generate_series(0, 4) AS seed,
+		LATERAL segment.elbow('SELECT id, vec FROM rfm', 1, 10, 10, seed)
+	GROUP BY k
+), theirs AS (
+	SELECT idx / 100 AS k, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS inertia
+	FROM sk WHERE matrix = 'rfm' AND metric = 'kmeans_inertia'
+	GROUP BY idx / 100
+)
+SELECT count(*) AS k_compared,
+	bool_and(ours.inertia <= 1.001 * theirs.inertia) AS medians_within_0_1_percent
+FROM ours JOIN theirs USING (k);

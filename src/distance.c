@@ -1,0 +1,169 @@
+/*-------------------------------------------------------------------------
+ *
+ * distance.c
+ *	  Blocked squared Euclidean distances for k-means and the scores, and
+ *	  the vector sum of centroid updates
+ *
+ * A packed block holds DISTANCE_LANES points dims-major: element j of lane l
+ * is packed[j * DISTANCE_LANES + l].  The kernels broadcast one element of a
+ * query row and update all lanes at once, using GCC vector extensions, and
+ * are compiled for AVX-512, AVX2 and the baseline (function multi-versioning,
+ * as pgvector does for its distance functions); the loader picks the best
+ * the CPU has.  The lanes never mix and each keeps the canonical partial
+ * sums, so every variant returns the bits of SquaredDistance.
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "distance.h"
+
+typedef double LaneVector __attribute__((vector_size(DISTANCE_LANES * sizeof(double))));
+
+/*
+ * Unaligned load and store of one LaneVector (macros, not functions: a
+ * function returning a wide vector has a different ABI per target)
+ */
+#define LANE_LOAD(v, p) memcpy(&(v), (p), sizeof(LaneVector))
+#define LANE_STORE(p, v) memcpy((p), &(v), sizeof(LaneVector))
+
+#if defined(__x86_64__) && defined(__gnu_linux__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define DISTANCE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef DISTANCE_CLONES
+#define DISTANCE_CLONES
+#endif
+
+/* Pack count (at most DISTANCE_LANES) rows dims-major; missing lanes are 0 */
+void
+DistancePack(const double *rows, int count, int dims, double *packed)
+{
+	Assert(count <= DISTANCE_LANES);
+	for (int j = 0; j < dims; j++)
+		for (int l = 0; l < DISTANCE_LANES; l++)
+			packed[j * DISTANCE_LANES + l] = l < count ? rows[(Size) l * dims + j] : 0.0;
+}
+
+/* One step of the canonical sum: partial sum p += (x - packed row j)^2 */
+#define LANE_STEP(p, xj, packed_j) \
+	do { \
+		LaneVector	lane_; \
+		LaneVector	diff_; \
+		LANE_LOAD(lane_, packed_j); \
+		diff_ = (xj) - lane_; \
+		(p) += diff_ * diff_; \
+	} while (0)
+
+/* Squared distances from x to the points of one packed block: out[lane] */
+DISTANCE_CLONES
+void
+DistanceToPacked(const double *x, const double *packed, int dims, double *out)
+{
+	LaneVector	p0 = {0};
+	LaneVector	p1 = {0};
+	LaneVector	p2 = {0};
+	LaneVector	p3 = {0};
+	LaneVector	sum;
+	int			j = 0;
+
+	for (; j + 4 <= dims; j += 4)
+	{
+		LANE_STEP(p0, x[j], packed + j * DISTANCE_LANES);
+		LANE_STEP(p1, x[j + 1], packed + (j + 1) * DISTANCE_LANES);
+		LANE_STEP(p2, x[j + 2], packed + (j + 2) * DISTANCE_LANES);
+		LANE_STEP(p3, x[j + 3], packed + (j + 3) * DISTANCE_LANES);
+	}
+	if (j < dims)
+		LANE_STEP(p0, x[j], packed + j * DISTANCE_LANES);
+	if (j + 1 < dims)
+		LANE_STEP(p1, x[j + 1], packed + (j + 1) * DISTANCE_LANES);
+	if (j + 2 < dims)
+		LANE_STEP(p2, x[j + 2], packed + (j + 2) * DISTANCE_LANES);
+	sum = (p0 + p1) + (p2 + p3);
+	LANE_STORE(out, sum);
+}
+
+/*
+ * Squared distances from DISTANCE_ROWS consecutive rows x (row-major, dims
+ * each) to the points of one packed block: out[row * DISTANCE_LANES + lane].
+ * Each row keeps the four partial sums of the canonical order.
+ */
+DISTANCE_CLONES
+void
+DistanceBlock(const double *x, int dims, const double *packed, double *out)
+{
+	for (int r = 0; r < DISTANCE_ROWS; r += 2)
+	{
+		const double *xa = x + (Size) r * dims;
+		const double *xb = xa + dims;
+		LaneVector	a0 = {0};
+		LaneVector	a1 = {0};
+		LaneVector	a2 = {0};
+		LaneVector	a3 = {0};
+		LaneVector	b0 = {0};
+		LaneVector	b1 = {0};
+		LaneVector	b2 = {0};
+		LaneVector	b3 = {0};
+		LaneVector	sum;
+		int			j = 0;
+
+		for (; j + 4 <= dims; j += 4)
+		{
+			LANE_STEP(a0, xa[j], packed + j * DISTANCE_LANES);
+			LANE_STEP(b0, xb[j], packed + j * DISTANCE_LANES);
+			LANE_STEP(a1, xa[j + 1], packed + (j + 1) * DISTANCE_LANES);
+			LANE_STEP(b1, xb[j + 1], packed + (j + 1) * DISTANCE_LANES);
+			LANE_STEP(a2, xa[j + 2], packed + (j + 2) * DISTANCE_LANES);
+			LANE_STEP(b2, xb[j + 2], packed + (j + 2) * DISTANCE_LANES);
+			LANE_STEP(a3, xa[j + 3], packed + (j + 3) * DISTANCE_LANES);
+			LANE_STEP(b3, xb[j + 3], packed + (j + 3) * DISTANCE_LANES);
+		}
+		if (j < dims)
+		{
+			LANE_STEP(a0, xa[j], packed + j * DISTANCE_LANES);
+			LANE_STEP(b0, xb[j], packed + j * DISTANCE_LANES);
+		}
+		if (j + 1 < dims)
+		{
+			LANE_STEP(a1, xa[j + 1], packed + (j + 1) * DISTANCE_LANES);
+			LANE_STEP(b1, xb[j + 1], packed + (j + 1) * DISTANCE_LANES);
+		}
+		if (j + 2 < dims)
+		{
+			LANE_STEP(a2, xa[j + 2], packed + (j + 2) * DISTANCE_LANES);
+			LANE_STEP(b2, xb[j + 2], packed + (j + 2) * DISTANCE_LANES);
+		}
+		sum = (a0 + a1) + (a2 + a3);
+		LANE_STORE(out + r * DISTANCE_LANES, sum);
+		sum = (b0 + b1) + (b2 + b3);
+		LANE_STORE(out + (r + 1) * DISTANCE_LANES, sum);
+	}
+}
+
+/*
+ * sum[j] += row[j] for j < dims, a lane vector at a time.  Each element is
+ * still summed row by row, so the bits do not depend on the vector width.
+ */
+DISTANCE_CLONES
+void
+VectorAccumulate(double *restrict sum, const double *restrict row, int dims)
+{
+	int			j = 0;
+
+	for (; j + DISTANCE_LANES <= dims; j += DISTANCE_LANES)
+	{
+		LaneVector	s;
+		LaneVector	r;
+
+		LANE_LOAD(s, sum + j);
+		LANE_LOAD(r, row + j);
+		s += r;
+		LANE_STORE(sum + j, s);
+	}
+	for (; j < dims; j++)
+		sum[j] += row[j];
+}

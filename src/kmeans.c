@@ -1,0 +1,932 @@
+/*-------------------------------------------------------------------------
+ *
+ * kmeans.c
+ *	  k-means in memory: canonical row order, k-means++ and Hamerly's Lloyd
+ *
+ * The semantics are scikit-learn's KMeans (algorithm "lloyd"): greedy
+ * k-means++ seeding with 2 + floor(ln k) candidates per step (Arthur and
+ * Vassilvitskii 2007), the best of n_init runs by inertia, tol relative to
+ * the mean per-column variance, an empty cluster moved to the point
+ * farthest from its centre, and a stop when no label changes or the squared
+ * centre shift falls to tol.
+ *
+ * Lloyd's iterations use Hamerly's bounds (Hamerly 2010, "Making k-means
+ * even faster"): an upper bound on each point's distance to its centre and a
+ * lower bound on the distance to every other centre let most points skip
+ * the k distance computations once the centres settle.  Hamerly rather than
+ * Elkan: segment clusters few dimensions into few clusters (k <= 10 or so),
+ * where Elkan's k lower bounds per point cost more memory and upkeep than
+ * they save.  The bounds only skip work: labels are those of plain Lloyd up
+ * to exact ties.
+ *
+ * Rows are first sorted by their vectors, and every loop visits them in that
+ * order with the same summation order, so a seed gives the same model, bit
+ * for bit, whatever the order the source returned its rows in.
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+
+#include "distance.h"
+#include "kmeans.h"
+#include "random.h"
+
+/* Rows between interrupt checks in the per-row loops */
+#define KMEANS_INTERRUPT_ROWS 4096
+
+/* Working memory of one fit, allocated once and reused by every init */
+typedef struct KMeansWork
+{
+	const Matrix *x;
+	int			k;
+	int			dims;
+	int			blocks;			/* packed blocks of centres */
+	double	   *centers;		/* k × dims */
+	double	   *new_centers;	/* k × dims, scratch */
+	double	   *sums;			/* k × dims: sum of each cluster's rows */
+	double	   *packed;			/* blocks × dims × DISTANCE_LANES */
+	int64	   *counts;			/* rows per cluster */
+	double	   *moved;			/* how far each centre moved */
+	double	   *half_gap;		/* half the distance to the nearest other centre */
+	bool		bounds_pending; /* the last moves are not yet in the bounds */
+	double		moved_max;		/* the largest move ... */
+	double		moved_second;	/* ... the second largest ... */
+	int			moved_argmax;	/* ... and the cluster that made the largest */
+	int32	   *labels;			/* per row */
+	double	   *upper;			/* per row: bound on the distance to its centre */
+	double	   *lower;			/* per row: bound on the distance to other centres */
+	double	   *closest;		/* k-means++: squared distance to the nearest centre */
+	double	   *cumulative;		/* k-means++: running sum of closest */
+	double	   *candidate_distances;	/* k-means++: rows × DISTANCE_LANES */
+	int64	   *relocation_order;	/* rows, for moving points to empty clusters */
+	double	   *far;			/* Hartigan: rows × k distance bounds, or NULL */
+} KMeansWork;
+
+/* Raise an invalid-parameter error */
+static void
+KMeansParamError(const char *message)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", message)));
+}
+
+/* Check the user's arguments against each other and the number of rows */
+void
+KMeansCheckParams(const KMeansParams *params, int64 rows)
+{
+	if (params->k < 1)
+		KMeansParamError("k must be at least 1");
+	if (params->n_init < 1)
+		KMeansParamError("n_init must be at least 1");
+	if (params->max_iter < 1)
+		KMeansParamError("max_iter must be at least 1");
+	if (!(params->tol >= 0) || isinf(params->tol))
+		KMeansParamError("tol must be a finite number >= 0");
+	if (params->k > rows)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k (%d) is larger than the number of rows (" INT64_FORMAT ")",
+						params->k, rows)));
+}
+
+/* Order rows lexicographically by their vectors */
+static int
+KMeansCompareRows(const void *a, const void *b, void *arg)
+{
+	const Matrix *x = (const Matrix *) arg;
+	const double *ra = MatrixRow(x, *(const int64 *) a);
+	const double *rb = MatrixRow(x, *(const int64 *) b);
+
+	return VectorCompare(ra, rb, x->cols);
+}
+
+/*
+ * Put the rows in canonical order (sorted by vector; equal vectors are
+ * interchangeable) and compute the mean column variance for tol.  x is
+ * consumed: its rows move into data->x.
+ */
+void
+KMeansPrepare(Matrix *x, KMeansData *data)
+{
+	int64		n = x->rows;
+	int			dims = x->cols;
+	double		variance_sum = 0.0;
+
+	data->order = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
+	for (int64 i = 0; i < n; i++)
+		data->order[i] = i;
+	qsort_arg(data->order, n, sizeof(int64), KMeansCompareRows, x);
+
+	data->x.rows = n;
+	data->x.cols = dims;
+	data->x.values = MemoryContextAllocHuge(CurrentMemoryContext,
+											MemoryProduct(n, MemoryProduct(dims, sizeof(double))));
+	for (int64 s = 0; s < n; s++)
+	{
+		memcpy(MatrixRow(&data->x, s), MatrixRow(x, data->order[s]), dims * sizeof(double));
+		if ((s & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(x->values);
+	x->values = NULL;
+
+	/* Population variance per column, two passes, as numpy's var */
+	for (int j = 0; j < dims; j++)
+	{
+		double		sum = 0.0;
+		double		mean;
+		double		squares = 0.0;
+
+		for (int64 i = 0; i < n; i++)
+			sum += MatrixRow(&data->x, i)[j];
+		mean = sum / n;
+		for (int64 i = 0; i < n; i++)
+		{
+			double		t = MatrixRow(&data->x, i)[j] - mean;
+
+			squares += t * t;
+		}
+		variance_sum += squares / n;
+		CHECK_FOR_INTERRUPTS();
+	}
+	data->mean_variance = variance_sum / dims;
+}
+
+/* Allocate the working memory of a fit */
+static void
+KMeansWorkInit(KMeansWork *w, const Matrix *x, int k)
+{
+	Size		n = x->rows;
+
+	w->x = x;
+	w->k = k;
+	w->dims = x->cols;
+	w->blocks = (k + DISTANCE_LANES - 1) / DISTANCE_LANES;
+	w->centers = palloc(MemoryProduct(k, w->dims * sizeof(double)));
+	w->new_centers = palloc(MemoryProduct(k, w->dims * sizeof(double)));
+	w->sums = palloc(MemoryProduct(k, w->dims * sizeof(double)));
+	w->packed = palloc(MemoryProduct(w->blocks, w->dims * DISTANCE_LANES * sizeof(double)));
+	w->counts = palloc(k * sizeof(int64));
+	w->moved = palloc(k * sizeof(double));
+	w->half_gap = palloc(k * sizeof(double));
+	w->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int32)));
+	w->upper = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->lower = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->closest = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->cumulative = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->candidate_distances = MemoryContextAllocHuge(CurrentMemoryContext,
+													MemoryProduct(n, DISTANCE_LANES * sizeof(double)));
+	w->relocation_order = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
+	w->far = k <= KMEANS_HARTIGAN_BOUNDED ?
+		MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, MemoryProduct(k, sizeof(double)))) : NULL;
+}
+
+/* Squared distances from every row to the points of one packed block */
+static void
+KMeansRowsToPacked(const Matrix *x, const double *packed, double *out)
+{
+	int64		i = 0;
+
+	for (; i + DISTANCE_ROWS <= x->rows; i += DISTANCE_ROWS)
+	{
+		DistanceBlock(MatrixRow(x, i), x->cols, packed, out + i * DISTANCE_LANES);
+		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (; i < x->rows; i++)
+		DistanceToPacked(MatrixRow(x, i), packed, x->cols, out + i * DISTANCE_LANES);
+}
+
+/* Index of the first entry of the running sums that reaches value */
+static int64
+KMeansSearchSorted(const double *cumulative, int64 n, double value)
+{
+	int64		low = 0;
+	int64		high = n;
+
+	while (low < high)
+	{
+		int64		middle = low + (high - low) / 2;
+
+		if (cumulative[middle] < value)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	return Min(low, n - 1);
+}
+
+/*
+ * Greedy k-means++: the first centre is a uniform random row; each next one
+ * is the best, by the resulting potential, of 2 + floor(ln k) rows drawn with
+ * probability proportional to their squared distance to the nearest centre
+ * (scikit-learn's _kmeans_plusplus).
+ */
+static void
+KMeansPlusPlus(KMeansWork *w, RandomState *rng)
+{
+	const Matrix *x = w->x;
+	int64		n = x->rows;
+	int			dims = w->dims;
+	int			trials = 2 + (int) log((double) w->k);
+	int64		first = RandomBelow(rng, n);
+	double		potential = 0.0;
+	int64		candidates[DISTANCE_LANES];
+
+	memcpy(w->centers, MatrixRow(x, first), dims * sizeof(double));
+	DistancePack(w->centers, 1, dims, w->packed);
+	KMeansRowsToPacked(x, w->packed, w->candidate_distances);
+	for (int64 i = 0; i < n; i++)
+	{
+		w->closest[i] = w->candidate_distances[i * DISTANCE_LANES];
+		potential += w->closest[i];
+	}
+
+	for (int c = 1; c < w->k; c++)
+	{
+		double		sum = 0.0;
+		double		best_potential = 0.0;
+		int64		best_row = -1;
+		int			best_lane = -1;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int64 i = 0; i < n; i++)
+		{
+			sum += w->closest[i];
+			w->cumulative[i] = sum;
+		}
+
+		/* Candidates in packs of DISTANCE_LANES (more than one only for huge k) */
+		for (int done = 0; done < trials;)
+		{
+			int			count = Min(trials - done, DISTANCE_LANES);
+
+			for (int t = 0; t < count; t++)
+			{
+				double		value = RandomUniform(rng) * potential;
+
+				candidates[t] = KMeansSearchSorted(w->cumulative, n, value);
+				memcpy(w->new_centers + (Size) t * dims, MatrixRow(x, candidates[t]), dims * sizeof(double));
+			}
+			DistancePack(w->new_centers, count, dims, w->packed);
+			KMeansRowsToPacked(x, w->packed, w->candidate_distances);
+			best_lane = -1;		/* distances of earlier packs are gone */
+			for (int t = 0; t < count; t++)
+			{
+				double		candidate_potential = 0.0;
+
+				for (int64 i = 0; i < n; i++)
+					candidate_potential += Min(w->closest[i], w->candidate_distances[i * DISTANCE_LANES + t]);
+				if (best_row < 0 || candidate_potential < best_potential)
+				{
+					best_potential = candidate_potential;
+					best_row = candidates[t];
+					best_lane = t;
+				}
+			}
+			done += count;
+		}
+
+		/* Take the best candidate: new centre, nearest distances, potential */
+		memcpy(w->centers + (Size) c * dims, MatrixRow(x, best_row), dims * sizeof(double));
+		for (int64 i = 0; i < n; i++)
+		{
+			double		d = best_lane >= 0 ? w->candidate_distances[i * DISTANCE_LANES + best_lane]
+			: SquaredDistance(MatrixRow(x, i), MatrixRow(x, best_row), dims);
+
+			if (d < w->closest[i])
+				w->closest[i] = d;
+		}
+		potential = best_potential;
+	}
+}
+
+/* Pack the current centres into blocks for the distance kernels */
+static void
+KMeansPackCenters(KMeansWork *w)
+{
+	for (int b = 0; b < w->blocks; b++)
+		DistancePack(w->centers + (Size) b * DISTANCE_LANES * w->dims,
+					 Min(DISTANCE_LANES, w->k - b * DISTANCE_LANES), w->dims,
+					 w->packed + (Size) b * w->dims * DISTANCE_LANES);
+}
+
+/* Copy one centre into its lane of the packed blocks */
+static inline void
+KMeansPackCenter(KMeansWork *w, int c)
+{
+	double	   *block = w->packed + (Size) (c / DISTANCE_LANES) * w->dims * DISTANCE_LANES;
+	const double *center = w->centers + (Size) c * w->dims;
+
+	for (int j = 0; j < w->dims; j++)
+		block[j * DISTANCE_LANES + c % DISTANCE_LANES] = center[j];
+}
+
+/* Nearest and second-nearest centre of a row from its squared distances */
+static inline void
+KMeansPickNearest(KMeansWork *w, int64 i, const double *squared)
+{
+	double		best = squared[0];
+	double		second = get_float8_infinity();
+	int			best_c = 0;
+
+	for (int c = 1; c < w->k; c++)
+	{
+		if (squared[c] < best)
+		{
+			second = best;
+			best = squared[c];
+			best_c = c;
+		}
+		else if (squared[c] < second)
+			second = squared[c];
+	}
+	w->labels[i] = best_c;
+	w->upper[i] = sqrt(best);
+	w->lower[i] = sqrt(second);
+}
+
+/* Compute all k distances of row i and set its label and bounds */
+static void
+KMeansAssignRow(KMeansWork *w, int64 i, double *squared)
+{
+	const double *row = MatrixRow(w->x, i);
+
+	for (int b = 0; b < w->blocks; b++)
+		DistanceToPacked(row, w->packed + (Size) b * w->dims * DISTANCE_LANES, w->dims,
+						 squared + b * DISTANCE_LANES);
+	KMeansPickNearest(w, i, squared);
+}
+
+/* Sums and counts of the clusters from scratch, in row order */
+static void
+KMeansSums(KMeansWork *w)
+{
+	const Matrix *x = w->x;
+
+	memset(w->sums, 0, (Size) w->k * w->dims * sizeof(double));
+	memset(w->counts, 0, w->k * sizeof(int64));
+	for (int64 i = 0; i < x->rows; i++)
+	{
+		VectorAccumulate(w->sums + (Size) w->labels[i] * w->dims, MatrixRow(x, i), w->dims);
+		w->counts[w->labels[i]]++;
+		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* First assignment: all distances of all rows, four rows at a time */
+static void
+KMeansAssignAll(KMeansWork *w, double *squared)
+{
+	const Matrix *x = w->x;
+	int			stride = w->blocks * DISTANCE_LANES;
+	double		block[DISTANCE_ROWS * DISTANCE_LANES];
+	int64		i = 0;
+
+	for (; i + DISTANCE_ROWS <= x->rows; i += DISTANCE_ROWS)
+	{
+		for (int b = 0; b < w->blocks; b++)
+		{
+			DistanceBlock(MatrixRow(x, i), w->dims, w->packed + (Size) b * w->dims * DISTANCE_LANES, block);
+			for (int r = 0; r < DISTANCE_ROWS; r++)
+				memcpy(squared + r * stride + b * DISTANCE_LANES, block + r * DISTANCE_LANES,
+					   DISTANCE_LANES * sizeof(double));
+		}
+		for (int r = 0; r < DISTANCE_ROWS; r++)
+			KMeansPickNearest(w, i + r, squared + r * stride);
+		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (; i < x->rows; i++)
+		KMeansAssignRow(w, i, squared);
+	w->bounds_pending = false;
+	KMeansSums(w);
+}
+
+/* Move row i's contribution from one cluster's sum to another's */
+static inline void
+KMeansMoveRow(KMeansWork *w, int64 i, int from, int to)
+{
+	const double *row = MatrixRow(w->x, i);
+	double	   *from_sum = w->sums + (Size) from * w->dims;
+	double	   *to_sum = w->sums + (Size) to * w->dims;
+
+	for (int j = 0; j < w->dims; j++)
+	{
+		from_sum[j] -= row[j];
+		to_sum[j] += row[j];
+	}
+	w->counts[from]--;
+	w->counts[to]++;
+}
+
+/* Hamerly's bound update for the last centre moves (triangle inequality) */
+static inline void
+KMeansApplyMoves(KMeansWork *w, int64 i)
+{
+	int			a = w->labels[i];
+
+	w->upper[i] += w->moved[a];
+	w->lower[i] -= (a == w->moved_argmax) ? w->moved_second : w->moved_max;
+}
+
+/*
+ * Hamerly's assignment step: a row keeps its centre without computing any
+ * distance when its upper bound is within max(half the gap from its centre
+ * to the nearest other centre, its lower bound).  Returns how many labels
+ * changed.
+ */
+static int64
+KMeansAssignBounded(KMeansWork *w, double *squared)
+{
+	const Matrix *x = w->x;
+	int64		changed = 0;
+
+	for (int64 i = 0; i < x->rows; i++)
+	{
+		int			a = w->labels[i];
+		double		bound;
+
+		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (w->bounds_pending)
+			KMeansApplyMoves(w, i);
+		bound = Max(w->half_gap[a], w->lower[i]);
+		if (w->upper[i] <= bound)
+			continue;
+		w->upper[i] = sqrt(SquaredDistance(MatrixRow(x, i), w->centers + (Size) a * w->dims, w->dims));
+		if (w->upper[i] <= bound)
+			continue;
+		KMeansAssignRow(w, i, squared);
+		if (w->labels[i] != a)
+		{
+			KMeansMoveRow(w, i, a, w->labels[i]);
+			changed++;
+		}
+	}
+	w->bounds_pending = false;
+	return changed;
+}
+
+/* Order rows by distance, largest first, then by row */
+static int
+KMeansCompareFarthest(const void *a, const void *b, void *arg)
+{
+	const double *distance = (const double *) arg;
+	int64		ra = *(const int64 *) a;
+	int64		rb = *(const int64 *) b;
+
+	if (distance[ra] != distance[rb])
+		return distance[ra] > distance[rb] ? -1 : 1;
+	return ra < rb ? -1 : (ra > rb ? 1 : 0);
+}
+
+/*
+ * Give each empty cluster the point farthest from its current centre
+ * (scikit-learn's _relocate_empty_clusters), taking points only from
+ * clusters that keep at least one.  Unlike scikit-learn the moved point is
+ * relabelled, so labels, sums and counts stay consistent; its bounds are
+ * reset so the next assignment computes its distances.  Returns how many
+ * points moved.
+ */
+static int
+KMeansRelocate(KMeansWork *w)
+{
+	const Matrix *x = w->x;
+	int64		n = x->rows;
+	int			dims = w->dims;
+	int64		next = 0;
+	int			relocated = 0;
+
+	/* Squared distance of each row to its centre, reusing closest */
+	for (int64 i = 0; i < n; i++)
+	{
+		w->closest[i] = SquaredDistance(MatrixRow(x, i), w->centers + (Size) w->labels[i] * dims, dims);
+		w->relocation_order[i] = i;
+	}
+	/* Farthest first; ties by row, so the choice is deterministic */
+	qsort_arg(w->relocation_order, n, sizeof(int64), KMeansCompareFarthest, w->closest);
+
+	for (int c = 0; c < w->k; c++)
+	{
+		int64		row;
+		int			from;
+
+		if (w->counts[c] > 0)
+			continue;
+		do
+		{
+			row = w->relocation_order[next++];
+			from = w->labels[row];
+		} while (w->counts[from] <= 1);
+
+		KMeansMoveRow(w, row, from, c);
+		w->labels[row] = c;
+		w->upper[row] = get_float8_infinity();
+		w->lower[row] = 0.0;
+		relocated++;
+	}
+	return relocated;
+}
+
+/*
+ * Lloyd's update step: centres become the means of their rows (empty
+ * clusters first get a point), the bounds are marked to grow or shrink by
+ * how far the centres moved, and the half gaps are recomputed.  Returns the
+ * sum of the squared centre shifts; *relocated counts relabelled points.
+ */
+static double
+KMeansUpdate(KMeansWork *w, int *relocated)
+{
+	int			k = w->k;
+	int			dims = w->dims;
+	bool		empty = false;
+	double		shift = 0.0;
+	double	   *swap;
+
+	*relocated = 0;
+	for (int c = 0; c < k; c++)
+		empty |= (w->counts[c] == 0);
+	if (empty)
+		*relocated = KMeansRelocate(w);
+
+	w->moved_max = 0.0;
+	w->moved_second = 0.0;
+	w->moved_argmax = 0;
+	for (int c = 0; c < k; c++)
+	{
+		double	   *center = w->new_centers + (Size) c * dims;
+		const double *sum = w->sums + (Size) c * dims;
+		double		squared;
+
+		for (int j = 0; j < dims; j++)
+			center[j] = sum[j] / w->counts[c];
+		squared = SquaredDistance(center, w->centers + (Size) c * dims, dims);
+		shift += squared;
+		w->moved[c] = sqrt(squared);
+		if (w->moved[c] > w->moved_max)
+		{
+			w->moved_second = w->moved_max;
+			w->moved_max = w->moved[c];
+			w->moved_argmax = c;
+		}
+		else if (w->moved[c] > w->moved_second)
+			w->moved_second = w->moved[c];
+	}
+	swap = w->centers;
+	w->centers = w->new_centers;
+	w->new_centers = swap;
+	w->bounds_pending = true;
+
+	for (int c = 0; c < k; c++)
+	{
+		double		nearest = get_float8_infinity();
+
+		for (int other = 0; other < k; other++)
+			if (other != c)
+				nearest = Min(nearest, SquaredDistance(w->centers + (Size) c * dims,
+													   w->centers + (Size) other * dims, dims));
+		w->half_gap[c] = 0.5 * sqrt(nearest);
+		if ((c & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	KMeansPackCenters(w);
+	return shift;
+}
+
+/* Centres as the exact means of their rows, summed from scratch */
+static void
+KMeansMeans(KMeansWork *w)
+{
+	KMeansSums(w);
+	for (int c = 0; c < w->k; c++)
+		for (int j = 0; j < w->dims; j++)
+			w->centers[(Size) c * w->dims + j] = w->sums[(Size) c * w->dims + j] / Max(w->counts[c], 1);
+}
+
+/*
+ * Hartigan's refinement (Hartigan and Wong 1979; Telgarsky and Vattani
+ * 2010): move a row to another cluster whenever that lowers the inertia,
+ * taking into account that both centres move with it.  Moving row x from
+ * cluster a (n_a rows) to b changes the inertia by
+ *   n_b / (n_b + 1) |x - c_b|^2 - n_a / (n_a - 1) |x - c_a|^2,
+ * so a Lloyd fixed point that is not a local minimum of the inertia is left
+ * for a better one; every Hartigan fixed point is also a Lloyd fixed point.
+ * Passes repeat until no row moves (at most max_passes); the sums are kept
+ * up to date with each move, and the centres are recomputed from scratch
+ * before the first pass and after the last.
+ *
+ * Most rows cannot move, and each move shifts only two centres.  For up to
+ * KMEANS_HARTIGAN_BOUNDED clusters every row keeps, per centre, a bound on
+ * its distance (Elkan's bounds, Elkan 2003), stored relative to that
+ * centre's total drift so far: with D_c the sum of all movements of centre
+ * c, far[i][c] - D_c is a lower bound on |x_i - c| and near[i] + D_a an upper
+ * bound on the distance to the own centre a.  A row is skipped when for
+ * every other cluster b
+ *   n_b / (n_b + 1) (far[i][b] - D_b)^2 >= n_a / (n_a - 1) (near[i] + D_a)^2.
+ */
+static void
+KMeansHartigan(KMeansWork *w, int max_passes)
+{
+	const Matrix *x = w->x;
+	int			dims = w->dims;
+	int			k = w->k;
+	bool		bounded = w->far != NULL;
+	double	   *squared = palloc(w->blocks * DISTANCE_LANES * sizeof(double));
+	double	   *previous = palloc(MemoryProduct(2, dims * sizeof(double)));
+	double	   *drift = palloc0(k * sizeof(double));
+	double	   *near = w->closest;	/* per row, relative to its centre's drift */
+
+	/* Start from Hamerly's bounds of the Lloyd iterations */
+	for (int64 i = 0; i < x->rows; i++)
+	{
+		if (w->bounds_pending)
+			KMeansApplyMoves(w, i);
+		near[i] = w->upper[i];
+		if (bounded)
+			for (int c = 0; c < k; c++)
+				w->far[i * k + c] = w->lower[i];
+	}
+	w->bounds_pending = false;
+	for (int pass = 0; pass < max_passes; pass++)
+	{
+		int64		moves = 0;
+
+		/* Exact means first; their difference from the running ones is drift */
+		if (pass == 0)
+		{
+			memcpy(w->new_centers, w->centers, (Size) k * dims * sizeof(double));
+			KMeansMeans(w);
+			for (int c = 0; c < k; c++)
+				drift[c] += sqrt(SquaredDistance(w->new_centers + (Size) c * dims, w->centers + (Size) c * dims, dims));
+			KMeansPackCenters(w);
+		}
+
+		for (int64 i = 0; i < x->rows; i++)
+		{
+			const double *row = MatrixRow(x, i);
+			int			a = w->labels[i];
+			double		leave;
+			double		best_join;
+			int			best = -1;
+
+			if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (w->counts[a] <= 1)
+				continue;
+			if (bounded)
+			{
+				double		upper = near[i] + drift[a];
+				double		leave_bound = upper * upper * w->counts[a] / (w->counts[a] - 1);
+				bool		can_move = false;
+
+				for (int c = 0; c < k && !can_move; c++)
+				{
+					double		lower = w->far[i * k + c] - drift[c];
+
+					if (c != a)
+						can_move = lower <= 0 ||
+							lower * lower * w->counts[c] / (w->counts[c] + 1) < leave_bound;
+				}
+				if (!can_move)
+					continue;
+			}
+
+			for (int b = 0; b < w->blocks; b++)
+				DistanceToPacked(row, w->packed + (Size) b * dims * DISTANCE_LANES, dims,
+								 squared + b * DISTANCE_LANES);
+			leave = squared[a] * w->counts[a] / (w->counts[a] - 1);
+			/* a move must gain more than rounding noise, so passes end */
+			best_join = leave * (1.0 - 1e-12);
+			for (int c = 0; c < k; c++)
+			{
+				double		join;
+
+				if (bounded)
+					w->far[i * k + c] = sqrt(squared[c]) + drift[c];
+				if (c == a)
+					continue;
+				join = squared[c] * w->counts[c] / (w->counts[c] + 1);
+				if (join < best_join)
+				{
+					best_join = join;
+					best = c;
+				}
+			}
+			if (best < 0)
+			{
+				near[i] = sqrt(squared[a]) - drift[a];
+				continue;
+			}
+
+			/* Move the row: both sums and centres change */
+			memcpy(previous, w->centers + (Size) a * dims, dims * sizeof(double));
+			memcpy(previous + dims, w->centers + (Size) best * dims, dims * sizeof(double));
+			KMeansMoveRow(w, i, a, best);
+			for (int j = 0; j < dims; j++)
+			{
+				w->centers[(Size) a * dims + j] = w->sums[(Size) a * dims + j] / w->counts[a];
+				w->centers[(Size) best * dims + j] = w->sums[(Size) best * dims + j] / w->counts[best];
+			}
+			drift[a] += sqrt(SquaredDistance(previous, w->centers + (Size) a * dims, dims));
+			drift[best] += sqrt(SquaredDistance(previous + dims, w->centers + (Size) best * dims, dims));
+			KMeansPackCenter(w, a);
+			KMeansPackCenter(w, best);
+			w->labels[i] = best;
+			/* its distance to the new own centre, from before that centre moved */
+			near[i] = sqrt(squared[best]) - (drift[best] - sqrt(SquaredDistance(previous + dims,
+																				  w->centers + (Size) best * dims, dims)));
+			moves++;
+		}
+		if (moves == 0)
+			break;
+	}
+	KMeansMeans(w);
+	pfree(squared);
+	pfree(previous);
+	pfree(drift);
+}
+
+/*
+ * One run from the centres in w->centers; returns the inertia and sets the
+ * labels and the number of Lloyd iterations.  Lloyd's stopping rules are
+ * scikit-learn's: stop when an assignment changes no label, or when the
+ * squared centre shift is at most tol_abs.  A run that converged (rather
+ * than reaching max_iter) is then refined with Hartigan's moves, which only
+ * lower the inertia.  A last assignment makes every label the nearest
+ * centre, so kmeans_assign agrees with the labels.
+ */
+static double
+KMeansRun(KMeansWork *w, int max_iter, double tol_abs, int *iterations)
+{
+	const Matrix *x = w->x;
+	double	   *squared = palloc(DISTANCE_ROWS * w->blocks * DISTANCE_LANES * sizeof(double));
+	bool		converged = false;
+	int64		changed = x->rows;
+	double		inertia = 0.0;
+
+	for (int c = 0; c < w->k; c++)
+		w->half_gap[c] = 0.0;
+	KMeansPackCenters(w);
+	KMeansAssignAll(w, squared);
+	for (int iteration = 1;; iteration++)
+	{
+		int			relocated;
+		double		shift = KMeansUpdate(w, &relocated);
+
+		*iterations = iteration;
+		if ((changed == 0 && relocated == 0) || shift <= tol_abs)
+		{
+			converged = true;
+			break;
+		}
+		if (iteration >= max_iter)
+			break;
+		changed = KMeansAssignBounded(w, squared);
+	}
+	if (converged && w->k > 1)
+		KMeansHartigan(w, max_iter);
+	KMeansPackCenters(w);
+	KMeansAssignAll(w, squared);
+
+	for (int64 i = 0; i < x->rows; i++)
+		inertia += SquaredDistance(MatrixRow(x, i), w->centers + (Size) w->labels[i] * w->dims, w->dims);
+	pfree(squared);
+	return inertia;
+}
+
+/* Order clusters: largest first, then by centroid coordinates */
+static int
+KMeansCompareClusters(const void *a, const void *b, void *arg)
+{
+	const KMeansModel *model = (const KMeansModel *) arg;
+	int			ca = *(const int *) a;
+	int			cb = *(const int *) b;
+	const double *xa = model->centroids + (Size) ca * model->dims;
+	const double *xb = model->centroids + (Size) cb * model->dims;
+	int			order;
+
+	if (model->sizes[ca] != model->sizes[cb])
+		return model->sizes[ca] > model->sizes[cb] ? -1 : 1;
+	order = VectorCompare(xa, xb, model->dims);
+	return order != 0 ? order : ca - cb;
+}
+
+/* Renumber clusters canonically: 0 is the largest, ties by coordinates */
+static void
+KMeansCanonicalNumbers(KMeansModel *model, int64 rows)
+{
+	int			k = model->k;
+	int		   *order = palloc(k * sizeof(int));
+	int		   *rank = palloc(k * sizeof(int));
+	double	   *centroids = palloc(MemoryProduct(k, model->dims * sizeof(double)));
+	int64	   *sizes = palloc(k * sizeof(int64));
+
+	for (int c = 0; c < k; c++)
+		order[c] = c;
+	qsort_arg(order, k, sizeof(int), KMeansCompareClusters, model);
+	for (int r = 0; r < k; r++)
+	{
+		rank[order[r]] = r;
+		memcpy(centroids + (Size) r * model->dims, model->centroids + (Size) order[r] * model->dims,
+			   model->dims * sizeof(double));
+		sizes[r] = model->sizes[order[r]];
+	}
+	for (int64 i = 0; i < rows; i++)
+		model->labels[i] = rank[model->labels[i]];
+	pfree(model->centroids);
+	pfree(model->sizes);
+	model->centroids = centroids;
+	model->sizes = sizes;
+	pfree(order);
+	pfree(rank);
+}
+
+/*
+ * Fit k-means on canonical data: n_init runs seeded (seed, run), the best
+ * by inertia (the first on ties), clusters numbered canonically.
+ */
+void
+KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model)
+{
+	const Matrix *x = &data->x;
+	KMeansWork	w;
+	double		tol_abs = params->tol * data->mean_variance;
+	int			dims = x->cols;
+
+	MemoryContext fit_context;
+	MemoryContext old_context;
+
+	KMeansCheckParams(params, x->rows);
+	model->k = params->k;
+	model->dims = dims;
+	model->centroids = palloc(MemoryProduct(params->k, dims * sizeof(double)));
+	model->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(x->rows, sizeof(int32)));
+	model->sizes = palloc0(params->k * sizeof(int64));
+	model->inertia = get_float8_infinity();
+	model->iterations = 0;
+
+	/* The working memory lives in a context of its own, freed at the end */
+	fit_context = AllocSetContextCreate(CurrentMemoryContext, "segment k-means fit",
+										ALLOCSET_DEFAULT_SIZES);
+	old_context = MemoryContextSwitchTo(fit_context);
+	KMeansWorkInit(&w, x, params->k);
+
+	for (int run = 0; run < params->n_init; run++)
+	{
+		RandomState rng;
+		int			iterations;
+		double		inertia;
+
+		CHECK_FOR_INTERRUPTS();
+		RandomSeed(&rng, params->seed, (uint64) run);
+		KMeansPlusPlus(&w, &rng);
+		inertia = KMeansRun(&w, params->max_iter, tol_abs, &iterations);
+		if (run == 0 || inertia < model->inertia)
+		{
+			model->inertia = inertia;
+			model->iterations = iterations;
+			memcpy(model->centroids, w.centers, (Size) params->k * dims * sizeof(double));
+			memcpy(model->labels, w.labels, x->rows * sizeof(int32));
+		}
+	}
+
+	MemoryContextSwitchTo(old_context);
+	MemoryContextDelete(fit_context);
+
+	memset(model->sizes, 0, params->k * sizeof(int64));
+	for (int64 i = 0; i < x->rows; i++)
+		model->sizes[model->labels[i]]++;
+	KMeansCanonicalNumbers(model, x->rows);
+}
+
+/* The nearest centroid (lowest number on ties) and its squared distance */
+int
+KMeansNearest(const double *centroids, int k, int dims, const double *x, double *squared_distance)
+{
+	int			best = 0;
+	double		best_distance = SquaredDistance(x, centroids, dims);
+
+	for (int c = 1; c < k; c++)
+	{
+		double		d = SquaredDistance(x, centroids + (Size) c * dims, dims);
+
+		if (d < best_distance)
+		{
+			best_distance = d;
+			best = c;
+		}
+	}
+	*squared_distance = best_distance;
+	return best;
+}

@@ -1,0 +1,520 @@
+/*-------------------------------------------------------------------------
+ *
+ * metrics.c
+ *	  Scores of a clustering: silhouette (exact and sampled),
+ *	  silhouette_samples, davies_bouldin and calinski_harabasz
+ *
+ * Each takes a source of (row id, float8[] vector, integer cluster) and
+ * returns the value scikit-learn's function of the same name returns for
+ * those vectors and labels.
+ *
+ * The silhouette (Rousseeuw 1987) of a row is (b - a) / max(a, b), with a
+ * its mean distance to the other rows of its cluster and b the smallest mean
+ * distance to the rows of another cluster; 0 for a row alone in its cluster.
+ * Computing it exactly needs every pairwise distance, O(n^2 d).  The loops
+ * below visit each unordered pair once (the distance matrix is symmetric),
+ * in cache-sized tiles of rows grouped by cluster, and add each distance to
+ * per-row, per-cluster sums; the distance kernels are those of k-means.
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "distance.h"
+#include "metrics.h"
+#include "random.h"
+#include "source.h"
+
+/* Rows of the column tile kept in cache while the rows stream past */
+#define SILHOUETTE_TILE_BYTES (256 * 1024)
+
+/* A source's rows grouped by cluster, clusters numbered 0 .. n_labels - 1 */
+typedef struct LabeledRows
+{
+	Matrix		x;				/* rows, grouped by label */
+	int32	   *labels;			/* per row */
+	int64	   *ids;			/* per row (integer ids only) */
+	int64	   *values;			/* per label: the source's cluster number */
+	int64	   *sizes;			/* per label: rows */
+	int			n_labels;
+} LabeledRows;
+
+/*
+ * Order row positions by cluster number, then by vector: a canonical order,
+ * so sums over the rows do not depend on the order of the source
+ */
+static int
+MetricsCompareClusters(const void *a, const void *b, void *arg)
+{
+	const SourceData *source = (const SourceData *) arg;
+	int64		ra = *(const int64 *) a;
+	int64		rb = *(const int64 *) b;
+	const double *xa = MatrixRow(&source->x, ra);
+	const double *xb = MatrixRow(&source->x, rb);
+
+	if (source->clusters[ra] != source->clusters[rb])
+		return source->clusters[ra] < source->clusters[rb] ? -1 : 1;
+	return VectorCompare(xa, xb, source->x.cols);
+}
+
+/*
+ * Group the rows picked by positions (count of them) by cluster into out,
+ * numbering clusters densely in the order of their numbers.
+ */
+static void
+MetricsGroup(const SourceData *source, int64 *positions, int64 count, LabeledRows *out)
+{
+	int			dims = source->x.cols;
+
+	qsort_arg(positions, count, sizeof(int64), MetricsCompareClusters, (void *) source);
+	out->x.rows = count;
+	out->x.cols = dims;
+	out->x.values = MemoryContextAllocHuge(CurrentMemoryContext,
+										   MemoryProduct(count, MemoryProduct(dims, sizeof(double))));
+	out->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(count, sizeof(int32)));
+	out->ids = source->ids ? MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(count, sizeof(int64))) : NULL;
+	out->n_labels = 0;
+	for (int64 i = 0; i < count; i++)
+	{
+		int64		p = positions[i];
+
+		if (i == 0 || source->clusters[p] != source->clusters[positions[i - 1]])
+			out->n_labels++;
+		out->labels[i] = out->n_labels - 1;
+		memcpy(MatrixRow(&out->x, i), MatrixRow(&source->x, p), dims * sizeof(double));
+		if (out->ids)
+			out->ids[i] = source->ids[p];
+	}
+	out->values = palloc(out->n_labels * sizeof(int64));
+	out->sizes = palloc0(out->n_labels * sizeof(int64));
+	for (int64 i = 0; i < count; i++)
+	{
+		out->values[out->labels[i]] = source->clusters[positions[i]];
+		out->sizes[out->labels[i]]++;
+	}
+}
+
+/* Read a scored source and group all its rows by cluster */
+static void
+MetricsRead(text *source_text, const char *function, bool integer_ids, Size extra_per_row,
+			LabeledRows *out)
+{
+	SourceOptions options;
+	SourceData	source;
+	int64	   *positions;
+
+	options.function = function;
+	options.integer_ids = integer_ids;
+	options.clusters = true;
+	options.extra_per_row = sizeof(int64) + sizeof(int32) + (integer_ids ? sizeof(int64) : 0) + extra_per_row;
+	options.extra_per_dim = sizeof(double);
+	SourceRead(source_text, &options, &source);
+	positions = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(source.x.rows, sizeof(int64)));
+	for (int64 i = 0; i < source.x.rows; i++)
+		positions[i] = i;
+	MetricsGroup(&source, positions, source.x.rows, out);
+}
+
+/* scikit-learn's check_number_of_labels: 2 <= clusters <= rows - 1 */
+static void
+MetricsCheckLabels(const LabeledRows *rows, const char *function)
+{
+	if (rows->n_labels < 2 || rows->n_labels > rows->x.rows - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment.%s needs between 2 and the number of rows - 1 clusters", function),
+				 errdetail("The source has %d clusters in " INT64_FORMAT " rows.",
+						   rows->n_labels, rows->x.rows)));
+}
+
+/* Add one pair's distance to both rows' per-cluster sums */
+static inline void
+SilhouetteAddPair(double *sums, int n_labels, const int32 *labels, int64 i, int64 j, double distance)
+{
+	sums[i * n_labels + labels[j]] += distance;
+	sums[j * n_labels + labels[i]] += distance;
+}
+
+/*
+ * sums[i * n_labels + c] = sum of the distances from row i to the other
+ * rows of cluster c, each unordered pair computed once.  Columns are taken
+ * in tiles that stay in cache; within a tile, blocks of DISTANCE_ROWS rows
+ * against packed blocks of DISTANCE_LANES columns.  When a block's rows all
+ * share a cluster and so do its columns (the usual case, rows being grouped
+ * by cluster), the block's distances are added as row and column totals.
+ */
+static void
+SilhouetteSums(const LabeledRows *rows, double *sums)
+{
+	const Matrix *x = &rows->x;
+	int64		n = x->rows;
+	int			dims = x->cols;
+	int			L = rows->n_labels;
+	int64		blocks = (n + DISTANCE_LANES - 1) / DISTANCE_LANES;
+	int64		tile = Max(1, SILHOUETTE_TILE_BYTES / (DISTANCE_LANES * dims * (int64) sizeof(double)));
+	double	   *packed = MemoryContextAllocHuge(CurrentMemoryContext,
+												MemoryProduct(blocks, MemoryProduct(dims, DISTANCE_LANES * sizeof(double))));
+	double	   *last_rows = palloc0(MemoryProduct(DISTANCE_ROWS, dims * sizeof(double)));
+	double		block[DISTANCE_ROWS * DISTANCE_LANES];
+
+	for (int64 b = 0; b < blocks; b++)
+		DistancePack(MatrixRow(x, b * DISTANCE_LANES), (int) Min(DISTANCE_LANES, n - b * DISTANCE_LANES),
+					 dims, packed + b * dims * DISTANCE_LANES);
+
+	for (int64 tile_start = 0; tile_start < blocks; tile_start += tile)
+	{
+		int64		tile_end = Min(blocks, tile_start + tile);
+		int64		row_end = Min(n, tile_end * DISTANCE_LANES);
+
+		for (int64 i0 = 0; i0 < row_end; i0 += DISTANCE_ROWS)
+		{
+			int			row_count = (int) Min(DISTANCE_ROWS, n - i0);
+			const double *x0 = MatrixRow(x, i0);
+			bool		rows_uniform = row_count == DISTANCE_ROWS && rows->labels[i0] == rows->labels[i0 + DISTANCE_ROWS - 1];
+			int64		first_block = Max(tile_start, i0 / DISTANCE_LANES);
+
+			if ((i0 & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (row_count < DISTANCE_ROWS)
+			{
+				memcpy(last_rows, x0, (Size) row_count * dims * sizeof(double));
+				x0 = last_rows;
+			}
+			for (int64 b = first_block; b < tile_end; b++)
+			{
+				int64		j0 = b * DISTANCE_LANES;
+				int			lanes = (int) Min(DISTANCE_LANES, n - j0);
+
+				DistanceBlock(x0, dims, packed + b * dims * DISTANCE_LANES, block);
+				if (rows_uniform && lanes == DISTANCE_LANES && j0 >= i0 + DISTANCE_ROWS &&
+					rows->labels[j0] == rows->labels[j0 + DISTANCE_LANES - 1])
+				{
+					double		column_totals[DISTANCE_LANES] = {0};
+					int			row_label = rows->labels[i0];
+					int			column_label = rows->labels[j0];
+
+					for (int r = 0; r < DISTANCE_ROWS; r++)
+					{
+						double		row_total = 0.0;
+
+						for (int l = 0; l < DISTANCE_LANES; l++)
+						{
+							double		d = sqrt(block[r * DISTANCE_LANES + l]);
+
+							row_total += d;
+							column_totals[l] += d;
+						}
+						sums[(i0 + r) * L + column_label] += row_total;
+					}
+					for (int l = 0; l < DISTANCE_LANES; l++)
+						sums[(j0 + l) * L + row_label] += column_totals[l];
+				}
+				else
+				{
+					for (int r = 0; r < row_count; r++)
+						for (int l = 0; l < lanes; l++)
+							if (j0 + l > i0 + r)
+								SilhouetteAddPair(sums, L, rows->labels, i0 + r, j0 + l,
+												  sqrt(block[r * DISTANCE_LANES + l]));
+				}
+			}
+		}
+	}
+	pfree(packed);
+	pfree(last_rows);
+}
+
+/* Silhouette of each row from the per-cluster distance sums */
+static void
+SilhouetteFromSums(const LabeledRows *rows, const double *sums, double *silhouettes)
+{
+	int			L = rows->n_labels;
+
+	for (int64 i = 0; i < rows->x.rows; i++)
+	{
+		int			own = rows->labels[i];
+		double		a;
+		double		b = get_float8_infinity();
+
+		if (rows->sizes[own] <= 1)
+		{
+			silhouettes[i] = 0.0;	/* a row alone in its cluster */
+			continue;
+		}
+		a = sums[i * L + own] / (rows->sizes[own] - 1);
+		for (int c = 0; c < L; c++)
+			if (c != own)
+				b = Min(b, sums[i * L + c] / rows->sizes[c]);
+		silhouettes[i] = Max(a, b) > 0 ? (b - a) / Max(a, b) : 0.0;
+	}
+}
+
+/* Per-row silhouettes of grouped rows */
+static double *
+SilhouetteRows(const LabeledRows *rows)
+{
+	double	   *sums = MemoryContextAllocHuge(CurrentMemoryContext,
+											  MemoryProduct(rows->x.rows, MemoryProduct(rows->n_labels, sizeof(double))));
+	double	   *silhouettes = MemoryContextAllocHuge(CurrentMemoryContext,
+													 MemoryProduct(rows->x.rows, sizeof(double)));
+
+	MemSetAligned(sums, 0, rows->x.rows * rows->n_labels * sizeof(double));
+	SilhouetteSums(rows, sums);
+	SilhouetteFromSums(rows, sums, silhouettes);
+	pfree(sums);
+	return silhouettes;
+}
+
+/* Order row positions by vector, then by cluster: a canonical order */
+static int
+MetricsCompareRows(const void *a, const void *b, void *arg)
+{
+	const SourceData *source = (const SourceData *) arg;
+	int64		ra = *(const int64 *) a;
+	int64		rb = *(const int64 *) b;
+	const double *xa = MatrixRow(&source->x, ra);
+	const double *xb = MatrixRow(&source->x, rb);
+	int			order = VectorCompare(xa, xb, source->x.cols);
+
+	if (order != 0)
+		return order;
+	if (source->clusters[ra] != source->clusters[rb])
+		return source->clusters[ra] < source->clusters[rb] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Mean silhouette over all rows, or over a seeded sample of sample_size rows
+ * (as scikit-learn's silhouette_score with sample_size).  The sample is
+ * drawn from the rows in canonical order, so it does not depend on the
+ * order of the source.
+ */
+double
+SilhouetteScore(text *source_text, int64 sample_size, int64 seed)
+{
+	SourceOptions options;
+	SourceData	source;
+	LabeledRows rows;
+	int64	   *positions;
+	int64		count;
+	double	   *silhouettes;
+	double		total = 0.0;
+	int64		n;
+
+	options.function = "silhouette";
+	options.integer_ids = false;
+	options.clusters = true;
+	options.extra_per_row = 2 * sizeof(int64) + sizeof(int32) + sizeof(double) +
+		(sample_size > 0 ? 0 : 16 * sizeof(double));
+	options.extra_per_dim = 2 * sizeof(double);
+	SourceRead(source_text, &options, &source);
+	n = source.x.rows;
+	positions = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
+	for (int64 i = 0; i < n; i++)
+		positions[i] = i;
+	count = n;
+	if (sample_size > 0 && sample_size < n)
+	{
+		RandomState rng;
+
+		qsort_arg(positions, n, sizeof(int64), MetricsCompareRows, &source);
+		RandomSeed(&rng, seed, 0);
+		/* The first sample_size entries of a partial Fisher-Yates shuffle */
+		for (int64 i = 0; i < sample_size; i++)
+		{
+			int64		j = i + RandomBelow(&rng, n - i);
+			int64		t = positions[i];
+
+			positions[i] = positions[j];
+			positions[j] = t;
+		}
+		count = sample_size;
+	}
+	MetricsGroup(&source, positions, count, &rows);
+	MetricsCheckLabels(&rows, "silhouette");
+	MemoryCheck(MemoryProduct(count, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette");
+	silhouettes = SilhouetteRows(&rows);
+	for (int64 i = 0; i < count; i++)
+		total += silhouettes[i];
+	return total / count;
+}
+
+/* silhouette(source, sample_size, seed): the mean silhouette */
+PG_FUNCTION_INFO_V1(silhouette);
+Datum
+silhouette(PG_FUNCTION_ARGS)
+{
+	int64		sample_size = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	if (!PG_ARGISNULL(1))
+	{
+		sample_size = PG_GETARG_INT32(1);
+		if (sample_size < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sample_size must be at least 2"),
+					 errhint("Pass NULL for the exact silhouette over all rows.")));
+	}
+	PG_RETURN_FLOAT8(SilhouetteScore(PG_GETARG_TEXT_PP(0), sample_size, PG_GETARG_INT64(2)));
+}
+
+/* silhouette_samples(source): each row's id, cluster and silhouette */
+PG_FUNCTION_INFO_V1(silhouette_samples);
+Datum
+silhouette_samples(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LabeledRows rows;
+	double	   *silhouettes;
+
+	SegmentInitMaterializedSRF(fcinfo);
+	MetricsRead(PG_GETARG_TEXT_PP(0), "silhouette_samples", true, sizeof(double) * 16, &rows);
+	MetricsCheckLabels(&rows, "silhouette_samples");
+	MemoryCheck(MemoryProduct(rows.x.rows, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette_samples");
+	silhouettes = SilhouetteRows(&rows);
+	for (int64 i = 0; i < rows.x.rows; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		values[0] = Int64GetDatum(rows.ids[i]);
+		values[1] = Int32GetDatum((int32) rows.values[rows.labels[i]]);
+		values[2] = Float8GetDatum(silhouettes[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* Cluster means (n_labels × dims) of grouped rows, summed in row order */
+static double *
+MetricsCentroids(const LabeledRows *rows)
+{
+	int			dims = rows->x.cols;
+	double	   *centroids = palloc0(MemoryProduct(rows->n_labels, dims * sizeof(double)));
+
+	for (int64 i = 0; i < rows->x.rows; i++)
+	{
+		double	   *c = centroids + (Size) rows->labels[i] * dims;
+		const double *x = MatrixRow(&rows->x, i);
+
+		for (int j = 0; j < dims; j++)
+			c[j] += x[j];
+	}
+	for (int c = 0; c < rows->n_labels; c++)
+		for (int j = 0; j < dims; j++)
+			centroids[(Size) c * dims + j] /= rows->sizes[c];
+	return centroids;
+}
+
+/*
+ * davies_bouldin(source): the mean over clusters of the largest
+ * (s_i + s_j) / d(c_i, c_j), s the mean distance of a cluster's rows to its
+ * centroid (Davies and Bouldin 1979), with scikit-learn's conventions: 0 when
+ * all s or all centroid distances are within 1e-8 of 0, and coinciding
+ * centroids ignored.
+ */
+PG_FUNCTION_INFO_V1(davies_bouldin);
+Datum
+davies_bouldin(PG_FUNCTION_ARGS)
+{
+	LabeledRows rows;
+	double	   *centroids;
+	double	   *spread;
+	int			L;
+	int			dims;
+	bool		spread_zero = true;
+	bool		distances_zero = true;
+	double		total = 0.0;
+
+	MetricsRead(PG_GETARG_TEXT_PP(0), "davies_bouldin", false, 0, &rows);
+	MetricsCheckLabels(&rows, "davies_bouldin");
+	L = rows.n_labels;
+	dims = rows.x.cols;
+	centroids = MetricsCentroids(&rows);
+	spread = palloc0(L * sizeof(double));
+	for (int64 i = 0; i < rows.x.rows; i++)
+		spread[rows.labels[i]] += sqrt(SquaredDistance(MatrixRow(&rows.x, i),
+													   centroids + (Size) rows.labels[i] * dims, dims));
+	for (int c = 0; c < L; c++)
+	{
+		spread[c] /= rows.sizes[c];
+		spread_zero &= fabs(spread[c]) <= 1e-8;
+	}
+	for (int a = 0; a < L; a++)
+		for (int b = 0; b < L; b++)
+			if (a != b)
+				distances_zero &= sqrt(SquaredDistance(centroids + (Size) a * dims,
+													   centroids + (Size) b * dims, dims)) <= 1e-8;
+	if (spread_zero || distances_zero)
+		PG_RETURN_FLOAT8(0.0);
+	for (int a = 0; a < L; a++)
+	{
+		double		worst = 0.0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int b = 0; b < L; b++)
+		{
+			double		distance;
+
+			if (a == b)
+				continue;
+			distance = sqrt(SquaredDistance(centroids + (Size) a * dims, centroids + (Size) b * dims, dims));
+			if (distance > 0)
+				worst = Max(worst, (spread[a] + spread[b]) / distance);
+		}
+		total += worst;
+	}
+	PG_RETURN_FLOAT8(total / L);
+}
+
+/*
+ * calinski_harabasz(source): between-cluster over within-cluster dispersion,
+ * each per degree of freedom (Calinski and Harabasz 1974); 1 when the
+ * within-cluster dispersion is 0, as scikit-learn.
+ */
+PG_FUNCTION_INFO_V1(calinski_harabasz);
+Datum
+calinski_harabasz(PG_FUNCTION_ARGS)
+{
+	LabeledRows rows;
+	double	   *centroids;
+	double	   *mean;
+	int			dims;
+	int64		n;
+	double		between = 0.0;
+	double		within = 0.0;
+
+	MetricsRead(PG_GETARG_TEXT_PP(0), "calinski_harabasz", false, 0, &rows);
+	MetricsCheckLabels(&rows, "calinski_harabasz");
+	dims = rows.x.cols;
+	n = rows.x.rows;
+	centroids = MetricsCentroids(&rows);
+	mean = palloc0(dims * sizeof(double));
+	for (int64 i = 0; i < n; i++)
+		for (int j = 0; j < dims; j++)
+			mean[j] += MatrixRow(&rows.x, i)[j];
+	for (int j = 0; j < dims; j++)
+		mean[j] /= n;
+	for (int c = 0; c < rows.n_labels; c++)
+		between += rows.sizes[c] * SquaredDistance(centroids + (Size) c * dims, mean, dims);
+	for (int64 i = 0; i < n; i++)
+		within += SquaredDistance(MatrixRow(&rows.x, i), centroids + (Size) rows.labels[i] * dims, dims);
+	if (within == 0.0)
+		PG_RETURN_FLOAT8(1.0);
+	PG_RETURN_FLOAT8(between * (n - rows.n_labels) / (within * (rows.n_labels - 1.0)));
+}

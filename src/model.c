@@ -1,0 +1,205 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.c
+ *	  The SQL face of k-means: kmeans_fit, kmeans, kmeans_assign,
+ *	  kmeans_distance and the segment.kmeans_model type
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "compat.h"
+#include "distance.h"
+#include "kmeans.h"
+#include "model.h"
+#include "source.h"
+
+/* Columns of segment.kmeans_model */
+#define KMEANS_MODEL_NATTS 7
+
+/* The fit arguments at positions first .. first + 4 of a call */
+KMeansParams
+KMeansParamsFromArgs(FunctionCallInfo fcinfo, int k_arg, int n_init_arg, int max_iter_arg,
+					 int tol_arg, int seed_arg)
+{
+	KMeansParams params;
+
+	params.k = k_arg >= 0 ? PG_GETARG_INT32(k_arg) : 1;
+	params.n_init = PG_GETARG_INT32(n_init_arg);
+	params.max_iter = max_iter_arg >= 0 ? PG_GETARG_INT32(max_iter_arg) : KMEANS_DEFAULT_MAX_ITER;
+	params.tol = tol_arg >= 0 ? PG_GETARG_FLOAT8(tol_arg) : KMEANS_DEFAULT_TOL;
+	params.seed = PG_GETARG_INT64(seed_arg);
+	/* Check what can be checked before the source runs */
+	KMeansCheckParams(&params, PG_INT64_MAX);
+	return params;
+}
+
+/* Read a source for k-means and put it in canonical order */
+void
+KMeansReadSource(text *source, const char *function, bool integer_ids, int k,
+				 SourceData *data, KMeansData *kmeans_data)
+{
+	SourceOptions options;
+
+	options.function = function;
+	options.integer_ids = integer_ids;
+	options.clusters = false;
+	options.extra_per_row = KMEANS_EXTRA_PER_ROW(k);
+	options.extra_per_dim = KMEANS_EXTRA_PER_DIM;
+	SourceRead(source, &options, data);
+	KMeansPrepare(&data->x, kmeans_data);
+}
+
+/* Build the segment.kmeans_model value of a fit */
+static Datum
+KMeansModelToDatum(FunctionCallInfo fcinfo, const KMeansModel *model, const KMeansParams *params)
+{
+	TupleDesc	tupdesc;
+	Datum		values[KMEANS_MODEL_NATTS];
+	bool		nulls[KMEANS_MODEL_NATTS] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "kmeans_fit must return a composite type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = Int32GetDatum(model->k);
+	values[1] = Int32GetDatum(model->dims);
+	values[2] = PointerGetDatum(MatrixToArray(model->centroids, model->k, model->dims));
+	values[3] = Float8GetDatum(model->inertia);
+	values[4] = Int32GetDatum(model->iterations);
+	values[5] = Int32GetDatum(params->n_init);
+	values[6] = Int64GetDatum(params->seed);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/* Raise the error for a damaged model argument */
+static void
+ModelInvalid(const char *type, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s", type),
+			 errdetail("%s", detail)));
+}
+
+/* Read a model attribute that must not be NULL */
+static Datum
+ModelAttribute(HeapTupleHeader model, int attnum, const char *type, const char *name)
+{
+	bool		isnull;
+	Datum		value = GetAttributeByNum(model, attnum, &isnull);
+
+	if (isnull)
+		ModelInvalid(type, psprintf("Its %s is NULL.", name));
+	return value;
+}
+
+/* Read and check a segment.kmeans_model argument */
+void
+KMeansModelFromDatum(HeapTupleHeader model, ModelCentroids *out)
+{
+	int			rows;
+	int			cols;
+
+	out->k = DatumGetInt32(ModelAttribute(model, 1, "segment.kmeans_model", "k"));
+	out->dims = DatumGetInt32(ModelAttribute(model, 2, "segment.kmeans_model", "dims"));
+	out->centroids = MatrixFromArray(DatumGetArrayTypeP(ModelAttribute(model, 3, "segment.kmeans_model", "centroids")),
+									 "centroids of segment.kmeans_model", &rows, &cols);
+	if (out->k < 1 || out->dims < 1 || rows != out->k || cols != out->dims)
+		ModelInvalid("segment.kmeans_model",
+					 psprintf("Its centroids are %d × %d, but k is %d and dims is %d.",
+							  rows, cols, out->k, out->dims));
+}
+
+/* kmeans_fit(source, k, n_init, max_iter, tol, seed): the best of n_init fits */
+PG_FUNCTION_INFO_V1(kmeans_fit);
+Datum
+kmeans_fit(PG_FUNCTION_ARGS)
+{
+	KMeansParams params = KMeansParamsFromArgs(fcinfo, 1, 2, 3, 4, 5);
+	SourceData source;
+	KMeansData data;
+	KMeansModel model;
+
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans_fit", false, params.k, &source, &data);
+	KMeansFit(&data, &params, &model);
+	PG_RETURN_DATUM(KMeansModelToDatum(fcinfo, &model, &params));
+}
+
+/* kmeans(source, k, ...): each row's id, cluster and distance to its centroid */
+PG_FUNCTION_INFO_V1(kmeans);
+Datum
+kmeans(PG_FUNCTION_ARGS)
+{
+	KMeansParams params = KMeansParamsFromArgs(fcinfo, 1, 2, 3, 4, 5);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SourceData source;
+	KMeansData data;
+	KMeansModel model;
+
+	SegmentInitMaterializedSRF(fcinfo);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans", true, params.k, &source, &data);
+	KMeansFit(&data, &params, &model);
+
+	for (int64 s = 0; s < data.x.rows; s++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {0};
+		int			cluster = model.labels[s];
+		double		squared = SquaredDistance(MatrixRow(&data.x, s),
+											  model.centroids + (Size) cluster * model.dims, model.dims);
+
+		values[0] = Int64GetDatum(source.ids[data.order[s]]);
+		values[1] = Int32GetDatum(cluster + 1);
+		values[2] = Float8GetDatum(sqrt(squared));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* Check a vector argument against a model's dimensions */
+static double *
+ModelVector(FunctionCallInfo fcinfo, int dims)
+{
+	int			length;
+	double	   *x = VectorFromArray(PG_GETARG_ARRAYTYPE_P(0), "vec", &length);
+
+	VectorCheckLength(length, dims, "vec", NULL);
+	return x;
+}
+
+/* kmeans_assign(vec, model): the number of the nearest centroid */
+PG_FUNCTION_INFO_V1(kmeans_assign);
+Datum
+kmeans_assign(PG_FUNCTION_ARGS)
+{
+	ModelCentroids model;
+	double		squared;
+
+	KMeansModelFromDatum(PG_GETARG_HEAPTUPLEHEADER(1), &model);
+	PG_RETURN_INT32(KMeansNearest(model.centroids, model.k, model.dims,
+								  ModelVector(fcinfo, model.dims), &squared) + 1);
+}
+
+/* kmeans_distance(vec, model): the Euclidean distance to the nearest centroid */
+PG_FUNCTION_INFO_V1(kmeans_distance);
+Datum
+kmeans_distance(PG_FUNCTION_ARGS)
+{
+	ModelCentroids model;
+	double		squared;
+
+	KMeansModelFromDatum(PG_GETARG_HEAPTUPLEHEADER(1), &model);
+	KMeansNearest(model.centroids, model.k, model.dims, ModelVector(fcinfo, model.dims), &squared);
+	PG_RETURN_FLOAT8(sqrt(squared));
+}

@@ -1,0 +1,193 @@
+/*-------------------------------------------------------------------------
+ *
+ * pca.c
+ *	  Principal component analysis through LAPACKE: pca_fit, pca_transform
+ *
+ * The principal axes are the right singular vectors of the centred data
+ * matrix X - mean (n × d), computed with LAPACK's dgesvd.  The matrix is
+ * handed to LAPACK as it lies in memory: row-major n × d is column-major
+ * d × n, i.e. (X - mean)^T, whose left singular vectors are the axes, so no
+ * copy is made.  As scikit-learn's PCA, explained variance is s^2 / (n - 1)
+ * and its ratio is taken over all min(n, d) components.  Signs are fixed:
+ * each component's loading of largest magnitude is positive.
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <lapacke.h>
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+
+#include "source.h"
+#include "vector.h"
+
+/* Columns of segment.pca_model */
+#define PCA_MODEL_NATTS 4
+
+/* Make the loading of largest magnitude (the first on ties) positive */
+static void
+PcaFixSign(double *component, int dims)
+{
+	int			largest = 0;
+
+	for (int j = 1; j < dims; j++)
+		if (fabs(component[j]) > fabs(component[largest]))
+			largest = j;
+	if (component[largest] < 0)
+		for (int j = 0; j < dims; j++)
+			component[j] = -component[j];
+}
+
+/* pca_fit(source, n_components): mean, components and explained variance */
+PG_FUNCTION_INFO_V1(pca_fit);
+Datum
+pca_fit(PG_FUNCTION_ARGS)
+{
+	int			n_components = PG_GETARG_INT32(1);
+	SourceOptions options;
+	SourceData	source;
+	int64		n;
+	int			dims;
+	int			rank;
+	double	   *mean;
+	double	   *singular;
+	double	   *axes;
+	double	   *superb;
+	double	   *components;
+	double	   *variance;
+	double	   *ratio;
+	double		total = 0.0;
+	lapack_int	info;
+	TupleDesc	tupdesc;
+	Datum		values[PCA_MODEL_NATTS];
+	bool		nulls[PCA_MODEL_NATTS] = {0};
+
+	if (n_components < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n_components must be at least 1")));
+
+	options.function = "pca_fit";
+	options.integer_ids = false;
+	options.clusters = false;
+	options.extra_per_row = 0;
+	options.extra_per_dim = sizeof(double);	/* LAPACK's workspace, at most */
+	SourceRead(PG_GETARG_TEXT_PP(0), &options, &source);
+	n = source.x.rows;
+	dims = source.x.cols;
+	rank = (int) Min(n, dims);
+	if (n < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("segment.pca_fit needs at least 2 rows")));
+	if (n > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("segment.pca_fit takes at most %d rows", PG_INT32_MAX)));
+	if (n_components > rank)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n_components (%d) must be at most min(rows, dims) = %d", n_components, rank)));
+
+	/* Centre the columns (two passes: the mean, then the differences) */
+	mean = palloc0(dims * sizeof(double));
+	for (int64 i = 0; i < n; i++)
+		for (int j = 0; j < dims; j++)
+			mean[j] += MatrixRow(&source.x, i)[j];
+	for (int j = 0; j < dims; j++)
+		mean[j] /= n;
+	for (int64 i = 0; i < n; i++)
+		for (int j = 0; j < dims; j++)
+			MatrixRow(&source.x, i)[j] -= mean[j];
+	CHECK_FOR_INTERRUPTS();
+
+	singular = palloc(rank * sizeof(double));
+	axes = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(dims, MemoryProduct(rank, sizeof(double))));
+	superb = palloc(Max(rank, 2) * sizeof(double));
+	info = LAPACKE_dgesvd(LAPACK_COL_MAJOR, 'S', 'N', dims, (lapack_int) n, source.x.values, dims,
+						  singular, axes, dims, NULL, 1, superb);
+	if (info == LAPACK_WORK_MEMORY_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for the workspace of LAPACK dgesvd")));
+	if (info < 0)
+		elog(ERROR, "LAPACKE_dgesvd: argument %d had an illegal value", (int) -info);
+	if (info > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the singular value decomposition of segment.pca_fit did not converge"),
+				 errdetail("LAPACK dgesvd left %d superdiagonals unconverged.", (int) info)));
+	CHECK_FOR_INTERRUPTS();
+
+	components = palloc(MemoryProduct(n_components, dims * sizeof(double)));
+	variance = palloc(n_components * sizeof(double));
+	ratio = palloc(n_components * sizeof(double));
+	for (int c = 0; c < rank; c++)
+		total += singular[c] * singular[c] / (n - 1);
+	for (int c = 0; c < n_components; c++)
+	{
+		memcpy(components + (Size) c * dims, axes + (Size) c * dims, dims * sizeof(double));
+		PcaFixSign(components + (Size) c * dims, dims);
+		variance[c] = singular[c] * singular[c] / (n - 1);
+		ratio[c] = total > 0 ? variance[c] / total : 0.0;
+	}
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pca_fit must return a composite type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = PointerGetDatum(VectorToArray(mean, dims));
+	values[1] = PointerGetDatum(MatrixToArray(components, n_components, dims));
+	values[2] = PointerGetDatum(VectorToArray(variance, n_components));
+	values[3] = PointerGetDatum(VectorToArray(ratio, n_components));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* pca_transform(vec, model): the coordinates of vec on the components */
+PG_FUNCTION_INFO_V1(pca_transform);
+Datum
+pca_transform(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(1);
+	bool		mean_null;
+	bool		components_null;
+	Datum		mean_datum = GetAttributeByNum(model, 1, &mean_null);
+	Datum		components_datum = GetAttributeByNum(model, 2, &components_null);
+	const double *mean;
+	const double *components;
+	const double *x;
+	double	   *result;
+	int			dims;
+	int			length;
+	int			rows;
+	int			cols;
+
+	if (mean_null || components_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment.pca_model"),
+				 errdetail("Its %s is NULL.", mean_null ? "mean" : "components")));
+	mean = VectorFromArray(DatumGetArrayTypeP(mean_datum), "mean of segment.pca_model", &dims);
+	components = MatrixFromArray(DatumGetArrayTypeP(components_datum), "components of segment.pca_model",
+								 &rows, &cols);
+	if (cols != dims || rows < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid segment.pca_model"),
+				 errdetail("Its components are %d × %d but its mean has %d elements.", rows, cols, dims)));
+	x = VectorFromArray(PG_GETARG_ARRAYTYPE_P(0), "vec", &length);
+	VectorCheckLength(length, dims, "vec", NULL);
+
+	result = palloc0(rows * sizeof(double));
+	for (int c = 0; c < rows; c++)
+		for (int j = 0; j < dims; j++)
+			result[c] += components[(Size) c * dims + j] * (x[j] - mean[j]);
+	PG_RETURN_ARRAYTYPE_P(VectorToArray(result, rows));
+}

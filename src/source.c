@@ -1,0 +1,245 @@
+/*-------------------------------------------------------------------------
+ *
+ * source.c
+ *	  Reading a source query (row id, float8[] vector[, cluster]) into memory
+ *
+ * A source is the text of a query, run through SPI with the caller's rights.
+ * Its rows are fetched in batches through a cursor and copied into one
+ * contiguous row-major matrix, the layout the clustering loops want.  The
+ * memory the caller will need (the matrix plus its own working set) is
+ * checked against maintenance_work_mem before the matrix grows, and every
+ * vector is checked (same length, no NULL, NaN or infinity) with an error
+ * that names the row id.
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "source.h"
+
+#define SOURCE_BATCH_ROWS 10000
+#define SOURCE_INITIAL_ROWS 1024
+
+/* Error context: say which function's source was being read */
+static void
+SourceErrorContext(void *arg)
+{
+	errcontext("source query of segment.%s", (const char *) arg);
+}
+
+/* True for the types a row id or cluster column may have */
+static bool
+SourceIsIntegerType(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID;
+}
+
+/* Read an integer column (int2, int4 or int8) as int64 */
+static int64
+SourceGetInteger(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(value);
+		case INT4OID:
+			return DatumGetInt32(value);
+		default:
+			return DatumGetInt64(value);
+	}
+}
+
+/* Check the source's columns against what the caller needs */
+static void
+SourceCheckColumns(TupleDesc tupdesc, const SourceOptions *options)
+{
+	int			needed = options->clusters ? 3 : 2;
+
+	if (tupdesc->natts < needed)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the source of segment.%s returns %d column%s, it must return %s",
+						options->function, tupdesc->natts, tupdesc->natts == 1 ? "" : "s",
+						options->clusters ? "3: a row id, a float8[] vector and an integer cluster"
+						: "2: a row id and a float8[] vector")));
+	if (options->integer_ids && !SourceIsIntegerType(TupleDescAttr(tupdesc, 0)->atttypid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the row id column of the source of segment.%s must be smallint, integer or bigint, not %s",
+						options->function, format_type_be(TupleDescAttr(tupdesc, 0)->atttypid)),
+				 errhint("Use segment.kmeans_fit and segment.kmeans_assign for row ids of other types.")));
+	if (TupleDescAttr(tupdesc, 1)->atttypid != FLOAT8ARRAYOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the second column of the source of segment.%s must be float8[], not %s",
+						options->function, format_type_be(TupleDescAttr(tupdesc, 1)->atttypid)),
+				 errhint("Cast it in the source query, for example vec::float8[].")));
+	if (options->clusters && !SourceIsIntegerType(TupleDescAttr(tupdesc, 2)->atttypid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the cluster column of the source of segment.%s must be smallint, integer or bigint, not %s",
+						options->function, format_type_be(TupleDescAttr(tupdesc, 2)->atttypid))));
+}
+
+/* Memory per row: the matrix row, id, cluster and the caller's working set */
+static Size
+SourceBytesPerRow(const SourceOptions *options, int dims)
+{
+	return MemoryProduct(dims, sizeof(double) + options->extra_per_dim) +
+		(options->integer_ids ? sizeof(int64) : 0) +
+		(options->clusters ? sizeof(int64) : 0) +
+		options->extra_per_row;
+}
+
+/* Make room for one more row, checking the memory need first */
+static void
+SourceGrow(SourceData *data, int64 *capacity, const SourceOptions *options, MemoryContext context)
+{
+	Size		per_row = SourceBytesPerRow(options, data->x.cols);
+	Size		limit = (Size) maintenance_work_mem * 1024;
+	int64		wanted = Max(*capacity * 2, SOURCE_INITIAL_ROWS);
+	int64		max_rows = (int64) (limit / per_row);
+
+	MemoryCheck(MemoryProduct(data->x.rows + 1, per_row), psprintf("segment.%s", options->function));
+	wanted = Min(wanted, max_rows);
+	if (data->x.values == NULL)
+	{
+		data->x.values = MemoryContextAllocHuge(context, MemoryProduct(wanted, data->x.cols * sizeof(double)));
+		if (options->integer_ids)
+			data->ids = MemoryContextAllocHuge(context, MemoryProduct(wanted, sizeof(int64)));
+		if (options->clusters)
+			data->clusters = MemoryContextAllocHuge(context, MemoryProduct(wanted, sizeof(int64)));
+	}
+	else
+	{
+		data->x.values = repalloc_huge(data->x.values, MemoryProduct(wanted, data->x.cols * sizeof(double)));
+		if (options->integer_ids)
+			data->ids = repalloc_huge(data->ids, MemoryProduct(wanted, sizeof(int64)));
+		if (options->clusters)
+			data->clusters = repalloc_huge(data->clusters, MemoryProduct(wanted, sizeof(int64)));
+	}
+	*capacity = wanted;
+}
+
+/* Copy one source row into data, checking it */
+static void
+SourceAddRow(SourceData *data, int64 *capacity, HeapTuple tuple, TupleDesc tupdesc,
+			 const SourceOptions *options, MemoryContext context)
+{
+	bool		isnull;
+	Datum		id = SPI_getbinval(tuple, tupdesc, 1, &isnull);
+	Datum		vector;
+	ArrayType  *array;
+	VectorProblem problem;
+	int			length;
+	double	   *row;
+	const double *values;
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the source of segment.%s returned a NULL row id", options->function)));
+	vector = SPI_getbinval(tuple, tupdesc, 2, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("vector of row id %s is NULL", SPI_getvalue(tuple, tupdesc, 1))));
+	array = DatumGetArrayTypeP(vector);
+	problem = VectorCheck(array, &length);
+	if (problem != VECTOR_OK)
+		VectorReportProblem(problem, "vector", SPI_getvalue(tuple, tupdesc, 1));
+	if (data->x.rows == 0 && data->x.values == NULL)
+		data->x.cols = length;
+	else
+		VectorCheckLength(length, data->x.cols, "vector", SPI_getvalue(tuple, tupdesc, 1));
+
+	if (data->x.rows == *capacity)
+		SourceGrow(data, capacity, options, context);
+
+	row = MatrixRow(&data->x, data->x.rows);
+	values = (const double *) ARR_DATA_PTR(array);
+	for (int j = 0; j < length; j++)
+		row[j] = values[j] + 0.0;	/* + 0.0 turns -0.0 into 0.0 */
+	if (options->integer_ids)
+		data->ids[data->x.rows] = SourceGetInteger(id, TupleDescAttr(tupdesc, 0)->atttypid);
+	if (options->clusters)
+	{
+		Datum		cluster = SPI_getbinval(tuple, tupdesc, 3, &isnull);
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("cluster of row id %s is NULL", SPI_getvalue(tuple, tupdesc, 1))));
+		data->clusters[data->x.rows] = SourceGetInteger(cluster, TupleDescAttr(tupdesc, 2)->atttypid);
+	}
+	data->x.rows++;
+}
+
+/*
+ * Run the source query and read all its rows into data, allocated in the
+ * caller's memory context.  An empty source is an error.
+ */
+void
+SourceRead(text *source, const SourceOptions *options, SourceData *data)
+{
+	MemoryContext context = CurrentMemoryContext;
+	MemoryContext batch_context;
+	ErrorContextCallback callback;
+	char	   *query = text_to_cstring(source);
+	SPIPlanPtr	plan;
+	Portal		portal;
+	int64		capacity = 0;
+
+	memset(data, 0, sizeof(SourceData));
+	callback.callback = SourceErrorContext;
+	callback.arg = (void *) options->function;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+
+	SPI_connect();
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the source of segment.%s must be one query that returns rows", options->function),
+				 errhint("Use SELECT, VALUES or TABLE.")));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	SourceCheckColumns(portal->tupDesc, options);
+
+	batch_context = AllocSetContextCreate(CurrentMemoryContext, "segment source batch",
+										  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, SOURCE_BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(batch_context);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			SourceAddRow(data, &capacity, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, options, context);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_context);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	error_context_stack = callback.previous;
+
+	if (data->x.rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the source of segment.%s returned no rows", options->function)));
+}
