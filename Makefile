@@ -39,7 +39,10 @@ PG_CONFIG ?= pg_config
 # No contraction to fused multiply-add, so k-means gives the same bits on
 # every machine; no errno from sqrt, so distance loops vectorize.
 PG_CFLAGS += -Wextra -Wno-unused-parameter -Wno-sign-compare -ffp-contract=off -fno-math-errno
-SHLIB_LINK += -llapacke
+# LAPACKE is opened at run time (see src/pca.c); its header is needed to build
+LAPACKE_LIBRARY ?= liblapacke.so.3
+PG_CPPFLAGS += -DSEGMENT_LAPACKE_LIBRARY='"$(LAPACKE_LIBRARY)"'
+SHLIB_LINK += -ldl
 
 EXTRA_CLEAN = results regression.diffs regression.out out
 

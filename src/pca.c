@@ -11,13 +11,21 @@
  * and its ratio is taken over all min(n, d) components.  Signs are fixed:
  * each component's loading of largest magnitude is positive.
  *
+ * LAPACKE is opened with dlopen on the first PCA, not linked: the BLAS under
+ * it (OpenBLAS on Debian) starts a thread per core when it loads, in every
+ * backend that loads segment.  Loading it late, after asking for one thread
+ * through the environment, keeps backends single-threaded and leaves
+ * sessions that never run PCA untouched.
+ *
  * Copyright (c) 2026, the segment authors
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <dlfcn.h>
 #include <math.h>
+#include <stdlib.h>
 #include <lapacke.h>
 
 #include "access/htup_details.h"
@@ -31,6 +39,66 @@
 
 /* Columns of segment.pca_model */
 #define PCA_MODEL_NATTS 4
+
+#ifndef SEGMENT_LAPACKE_LIBRARY
+#define SEGMENT_LAPACKE_LIBRARY "liblapacke.so.3"
+#endif
+
+typedef lapack_int (*DgesvdFunction) (int layout, char jobu, char jobvt, lapack_int m, lapack_int n,
+									  double *a, lapack_int lda, double *s, double *u, lapack_int ldu,
+									  double *vt, lapack_int ldvt, double *superb);
+
+/*
+ * Keep the BLAS under LAPACKE to one thread.  A backend is one process
+ * serving one session: a multithreaded BLAS would run a thread per core in
+ * every backend that runs PCA and oversubscribe the machine.  Besides the
+ * environment read at load time, ask each known BLAS by its setter.
+ */
+static void
+PcaSingleThreadedBlas(void *library)
+{
+	static const char *const setters[] = {
+		"openblas_set_num_threads",	/* OpenBLAS */
+		"goto_set_num_threads",		/* GotoBLAS */
+		"bli_thread_set_num_threads",	/* BLIS */
+		"MKL_Set_Num_Threads"		/* Intel MKL */
+	};
+
+	for (int i = 0; i < (int) lengthof(setters); i++)
+	{
+		void		(*set_threads) (int) = (void (*) (int)) dlsym(library, setters[i]);
+
+		if (set_threads != NULL)
+			set_threads(1);
+	}
+}
+
+/* Load LAPACKE once, with its BLAS limited to one thread */
+static DgesvdFunction
+PcaLapack(void)
+{
+	static DgesvdFunction dgesvd = NULL;
+	void	   *library;
+
+	if (dgesvd != NULL)
+		return dgesvd;
+	/* read by OpenBLAS and OpenMP builds when they initialize */
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	setenv("OMP_NUM_THREADS", "1", 1);
+	library = dlopen(SEGMENT_LAPACKE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+	if (library == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("could not load LAPACKE library \"%s\": %s", SEGMENT_LAPACKE_LIBRARY, dlerror()),
+				 errhint("Install LAPACKE, on Debian: apt-get install liblapacke.")));
+	dgesvd = (DgesvdFunction) dlsym(library, "LAPACKE_dgesvd");
+	if (dgesvd == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("LAPACKE library \"%s\" has no LAPACKE_dgesvd", SEGMENT_LAPACKE_LIBRARY)));
+	PcaSingleThreadedBlas(library);
+	return dgesvd;
+}
 
 /* Make the loading of largest magnitude (the first on ties) positive */
 static void
@@ -112,7 +180,7 @@ pca_fit(PG_FUNCTION_ARGS)
 	singular = palloc(rank * sizeof(double));
 	axes = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(dims, MemoryProduct(rank, sizeof(double))));
 	superb = palloc(Max(rank, 2) * sizeof(double));
-	info = LAPACKE_dgesvd(LAPACK_COL_MAJOR, 'S', 'N', dims, (lapack_int) n, source.x.values, dims,
+	info = PcaLapack() (LAPACK_COL_MAJOR, 'S', 'N', dims, (lapack_int) n, source.x.values, dims,
 						  singular, axes, dims, NULL, 1, superb);
 	if (info == LAPACK_WORK_MEMORY_ERROR)
 		ereport(ERROR,
