@@ -2,7 +2,7 @@
 -- test/reference/sklearn_reference.py) on three matrices.  Two are the
 -- standardized features of the 4,339 bundled customers with a purchase:
 -- "rfm", nine recency, frequency and monetary features, and "rfm_country",
--- the same plus one-hot countries (46 elements).  The third, "blobs", is
+-- the same plus one-hot countries (46 elements).  The third, "gaussian_blobs", is
 -- seeded random data with known structure: 2,000 rows from 5 Gaussian blobs
 -- in 6 dimensions.  segment's values must equal scikit-learn's within 1e-9
 -- relative (scaler, scores, PCA); k-means inertia must not be worse than
@@ -30,12 +30,12 @@ CREATE TABLE rfm AS
 SELECT id, segment.scale(rfm, (SELECT rfm FROM scalers)) AS vec FROM customer_raw;
 CREATE TABLE rfm_country AS
 SELECT id, segment.scale(rfm || country, (SELECT rfm_country FROM scalers)) AS vec FROM customer_raw;
--- blobs: centres uniform in [-10, 10]^6, unit Gaussian noise (Box-Muller)
+-- gaussian_blobs: centres uniform in [-10, 10]^6, unit Gaussian noise (Box-Muller)
 SELECT setseed(0.25);
 CREATE TABLE blob_centres AS
 SELECT b AS blob, array_agg(random() * 20 - 10 ORDER BY j) AS centre
 FROM generate_series(1, 5) AS b, generate_series(1, 6) AS j GROUP BY b;
-CREATE TABLE blobs AS
+CREATE TABLE gaussian_blobs AS
 SELECT i::bigint AS id, 1 + i % 5 AS blob,
 	(SELECT array_agg(c.centre[j] + sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) ORDER BY j)
 	 FROM generate_series(1, 6) AS j) AS vec
@@ -47,16 +47,16 @@ SELECT (SELECT count(*) FROM rfm) AS customers,
 -- segment's k = 4 clusterings, the labels the scores are computed for
 CREATE TABLE rfm_labels AS SELECT id, cluster FROM segment.kmeans('SELECT id, vec FROM rfm', 4);
 CREATE TABLE rfm_country_labels AS SELECT id, cluster FROM segment.kmeans('SELECT id, vec FROM rfm_country', 4);
-CREATE TABLE blobs_labels AS SELECT id, cluster FROM segment.kmeans('SELECT id, vec FROM blobs', 5);
+CREATE TABLE gaussian_blobs_labels AS SELECT id, cluster FROM segment.kmeans('SELECT id, vec FROM gaussian_blobs', 5);
 -- k-means finds the five blobs exactly
-SELECT count(DISTINCT (l.cluster, b.blob)) AS cluster_blob_pairs FROM blobs_labels l JOIN blobs b USING (id);
+SELECT count(DISTINCT (l.cluster, b.blob)) AS cluster_blob_pairs FROM gaussian_blobs_labels l JOIN gaussian_blobs b USING (id);
 
 -- Hand the vectors (exact float8 text) and labels to scikit-learn
 SET extra_float_digits = 3;
 \copy (SELECT id || ',0,' || array_to_string(rfm || country, ',') FROM customer_raw ORDER BY id) TO 'results/raw.csv'
 \copy (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM rfm v JOIN rfm_labels l USING (id) ORDER BY v.id) TO 'results/rfm.csv'
 \copy (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM rfm_country v JOIN rfm_country_labels l USING (id) ORDER BY v.id) TO 'results/rfm_country.csv'
-\copy (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM blobs v JOIN blobs_labels l USING (id) ORDER BY v.id) TO 'results/blobs.csv'
+\copy (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM gaussian_blobs v JOIN gaussian_blobs_labels l USING (id) ORDER BY v.id) TO 'results/gaussian_blobs.csv'
 CREATE TABLE sk (matrix text, metric text, idx bigint, value float8);
 CREATE TEMP TABLE sk_load (metric text, idx bigint, value float8);
 \copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/raw.csv --scaler' WITH (FORMAT csv)
@@ -68,8 +68,8 @@ TRUNCATE sk_load;
 \copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/rfm_country.csv --scores --pca 3 --k 4' WITH (FORMAT csv)
 INSERT INTO sk SELECT 'rfm_country', * FROM sk_load;
 TRUNCATE sk_load;
-\copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/blobs.csv --scores --pca 3 --k 1,2,3,4,5,6,7,8 --seeds 3' WITH (FORMAT csv)
-INSERT INTO sk SELECT 'blobs', * FROM sk_load;
+\copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/gaussian_blobs.csv --scores --pca 3 --k 1,2,3,4,5,6,7,8 --seeds 3' WITH (FORMAT csv)
+INSERT INTO sk SELECT 'gaussian_blobs', * FROM sk_load;
 SET extra_float_digits = 0;
 
 -- |a - b| <= 1e-9 |b| (absolute 1e-12 for values within 1e-3 of 0, such as means of z-scores)
@@ -91,7 +91,7 @@ SELECT m.matrix,
 			 (SELECT value FROM sk WHERE matrix = m.matrix AND metric = 'davies_bouldin')) AS davies_bouldin,
 	close_to(segment.calinski_harabasz(format('SELECT v.id, v.vec, l.cluster FROM %I v JOIN %I l USING (id)', m.matrix, m.matrix || '_labels')),
 			 (SELECT value FROM sk WHERE matrix = m.matrix AND metric = 'calinski_harabasz')) AS calinski_harabasz
-FROM (VALUES ('rfm'), ('rfm_country'), ('blobs')) AS m (matrix)
+FROM (VALUES ('rfm'), ('rfm_country'), ('gaussian_blobs')) AS m (matrix)
 ORDER BY m.matrix;
 SELECT count(*) AS rows_compared, bool_and(close_to(s.silhouette, sk.value)) AS silhouette_samples_equal
 FROM segment.silhouette_samples('SELECT v.id, v.vec, l.cluster FROM rfm v JOIN rfm_labels l USING (id)') AS s
@@ -103,7 +103,7 @@ SELECT m.matrix,
 	bool_and(close_to(p.explained_variance[sk.idx], sk.value)) FILTER (WHERE sk.metric = 'pca_variance') AS variance,
 	bool_and(abs(p.components[sk.idx / 1000][sk.idx % 1000] - sk.value) <= 1e-9) FILTER (WHERE sk.metric = 'pca_component') AS components,
 	count(*) FILTER (WHERE sk.metric = 'pca_component') AS loadings
-FROM (VALUES ('rfm'), ('rfm_country'), ('blobs')) AS m (matrix),
+FROM (VALUES ('rfm'), ('rfm_country'), ('gaussian_blobs')) AS m (matrix),
 	LATERAL segment.pca_fit(format('SELECT id, vec FROM %I', m.matrix), 3) AS p
 JOIN sk ON true
 WHERE sk.matrix = m.matrix AND sk.metric LIKE 'pca%'
@@ -112,21 +112,21 @@ ORDER BY m.matrix;
 
 -- k-means: at the benchmark setting (k = 4, n_init = 10, seed 0) on every
 -- matrix, and for every k of the elbow the median over seeds (0..4 on rfm,
--- 0..2 on blobs), segment's inertia is at most 0.1 % above scikit-learn's
+-- 0..2 on gaussian_blobs), segment's inertia is at most 0.1 % above scikit-learn's
 SELECT m.matrix,
 	(segment.kmeans_fit(format('SELECT id, vec FROM %I', m.matrix), 4)).inertia
 		<= 1.001 * (SELECT value FROM sk WHERE matrix = m.matrix AND metric = 'kmeans_inertia' AND idx = 400) AS k4_within_0_1_percent
-FROM (VALUES ('rfm'), ('rfm_country'), ('blobs')) AS m (matrix)
+FROM (VALUES ('rfm'), ('rfm_country'), ('gaussian_blobs')) AS m (matrix)
 ORDER BY m.matrix;
 WITH ours AS (
 	SELECT m.matrix, e.k, percentile_cont(0.5) WITHIN GROUP (ORDER BY e.inertia) AS inertia
-	FROM (VALUES ('rfm', 4, 10), ('blobs', 2, 8)) AS m (matrix, last_seed, k_max),
+	FROM (VALUES ('rfm', 4, 10), ('gaussian_blobs', 2, 8)) AS m (matrix, last_seed, k_max),
 		generate_series(0, m.last_seed) AS seed,
 		LATERAL segment.elbow(format('SELECT id, vec FROM %I', m.matrix), 1, m.k_max, 10, seed) AS e
 	GROUP BY m.matrix, e.k
 ), theirs AS (
 	SELECT matrix, idx / 100 AS k, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS inertia
-	FROM sk WHERE metric = 'kmeans_inertia' AND matrix IN ('rfm', 'blobs')
+	FROM sk WHERE metric = 'kmeans_inertia' AND matrix IN ('rfm', 'gaussian_blobs')
 	GROUP BY matrix, idx / 100
 )
 SELECT matrix, count(*) AS k_compared,

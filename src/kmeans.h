@@ -26,7 +26,7 @@ typedef struct KMeansParams
 	int			k;
 	int			n_init;
 	int			max_iter;
-	double		tol;			/* relative, as given by the user */
+	double		tol;			/* validated only: runs go to a local minimum */
 	int64		seed;
 } KMeansParams;
 
@@ -35,7 +35,6 @@ typedef struct KMeansData
 {
 	Matrix		x;				/* sorted rows */
 	int64	   *order;			/* order[s] = source position of sorted row s */
-	double		mean_variance;	/* mean per-column population variance */
 } KMeansData;
 
 /* A fitted model, clusters numbered canonically (0 = largest) */
