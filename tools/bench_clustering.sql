@@ -64,3 +64,8 @@ SELECT 'synthetic', * FROM pg_temp.bench(
 	:runs_large);
 \set timings_csv :dir '/segment_timings.csv'
 COPY (SELECT matrix, query, median_ms FROM timings) TO STDOUT WITH (FORMAT csv) \g :timings_csv
+\set inertia_csv :dir '/segment_inertia.csv'
+COPY (SELECT 'bundled', (segment.kmeans_fit('SELECT id, vec FROM bundled', 4, 10)).inertia
+	  UNION ALL
+	  SELECT 'synthetic', (segment.kmeans_fit('SELECT id, vec FROM synthetic', 4, 10)).inertia)
+TO STDOUT WITH (FORMAT csv) \g :inertia_csv

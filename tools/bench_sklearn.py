@@ -46,11 +46,17 @@ def main():
         for matrix, query, ms in csv.reader(f):
             segment[(matrix, query)] = float(ms)
 
+    segment_inertia = {}
+    with open(os.path.join(directory, "segment_inertia.csv")) as f:
+        for matrix, inertia in csv.reader(f):
+            segment_inertia[matrix] = float(inertia)
+
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
     if blas:
         print("scikit-learn: numpy on %s %s (%s kernel), %d threads"
               % (blas[0]["internal_api"], blas[0]["version"], blas[0].get("architecture"), blas[0]["num_threads"]))
     missed = []
+    quality = []
     print()
     print("%-10s %-32s %12s %14s %9s %8s" % ("matrix", "operation", "segment ms", "scikit-learn ms", "ratio", "target"))
     for matrix, n_runs in (("bundled", runs), ("synthetic", runs_large)):
@@ -62,6 +68,10 @@ def main():
             "elbow": lambda: [KMeans(n_clusters=k, n_init=10, random_state=0).fit(x) for k in range(1, 11)],
             "silhouette": lambda: silhouette_score(x, labels),
         }
+        theirs_inertia = KMeans(n_clusters=4, n_init=10, random_state=0).fit(x).inertia_
+        quality.append("%s: k = 4 inertia, segment %.6g, scikit-learn %.6g (segment %+.3f %%)"
+                       % (matrix, segment_inertia[matrix], theirs_inertia,
+                          100 * (segment_inertia[matrix] / theirs_inertia - 1)))
         for name, function in operations.items():
             # a warm-up run only where a run is short
             theirs = median_ms(function, n_runs, warm_up=(matrix == "bundled"))
@@ -73,6 +83,9 @@ def main():
             print("%-10s %-32s %12.1f %14.1f %8.2fx %6s %s"
                   % ("%s (%d x %d)" % (matrix, x.shape[0], x.shape[1]) if name == "kmeans_fit" else "",
                      WHAT[name], ours, theirs, ratio, ">= %gx" % TARGETS[name], "met" if met else "MISSED"))
+    print()
+    for line in quality:
+        print(line)
     print()
     if missed:
         print("targets missed: " + ", ".join(missed))
