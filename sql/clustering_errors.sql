@@ -39,6 +39,7 @@ SELECT error_of($$ SELECT segment.kmeans_fit('SELECT id, CASE WHEN id = 7 THEN '
 SELECT error_of($$ SELECT segment.kmeans_fit('SELECT id, CASE WHEN id = 1 THEN ''{}'' ELSE vec END FROM good', 2) $$);
 SELECT error_of($$ SELECT segment.kmeans_fit('SELECT NULL::int, vec FROM good', 2) $$);
 SELECT error_of($$ SELECT segment.silhouette('SELECT id, vec, CASE WHEN id = 4 THEN NULL ELSE cluster END FROM good') $$);
+SELECT error_of($$ SELECT * FROM segment.silhouette_samples('SELECT id, vec, cluster + 5000000000 FROM good') $$);
 -- the memory need is checked against maintenance_work_mem before it is taken
 SET maintenance_work_mem = '1MB';
 SELECT error_of($$ SELECT segment.kmeans_fit('SELECT i, ARRAY[i, i, i, i, i, i, i, i]::float8[] FROM generate_series(1, 20000) AS i', 2) $$);

@@ -86,7 +86,10 @@ elbow(PG_FUNCTION_ARGS)
 				 errmsg("k_min (%d) is larger than k_max (%d)", k_min, k_max)));
 
 	SegmentInitMaterializedSRF(fcinfo);
-	KMeansReadSource(PG_GETARG_TEXT_PP(0), "elbow", false, k_max, &source, &data);
+	/* the largest working set of the fits: Hartigan's bounds stop above 32 */
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "elbow", false,
+					 k_min <= KMEANS_HARTIGAN_BOUNDED ? Min(k_max, KMEANS_HARTIGAN_BOUNDED) : k_max,
+					 &source, &data);
 	if (k_max > data.x.rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

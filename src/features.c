@@ -415,14 +415,13 @@ PG_FUNCTION_INFO_V1(customer_features_deserialize);
 Datum
 customer_features_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext;
 	bytea	   *bytes;
 	StringInfoData buf;
 	FeaturesState *state;
 	int			version;
 	int			flags;
 
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
+	if (!AggCheckCallContext(fcinfo, NULL))
 		FeaturesNotAggregateError("customer_features_deserialize");
 	bytes = PG_GETARG_BYTEA_PP(0);
 
@@ -446,7 +445,11 @@ customer_features_deserialize(PG_FUNCTION_ARGS)
 				 errmsg("invalid segment.customer_features state"),
 				 errdetail("The state has unknown flags %d.", flags)));
 
-	state = FeaturesStateCreate(aggcontext, (flags & 1) != 0, (flags & 2) != 0);
+	/*
+	 * The state lives in the current (per-call) context, as numeric's
+	 * deserialized states do: the combine function copies what it needs.
+	 */
+	state = FeaturesStateCreate(CurrentMemoryContext, (flags & 1) != 0, (flags & 2) != 0);
 	state->has_purchase = (flags & 4) != 0;
 	state->has_bucket_time = (flags & 8) != 0;
 	state->lines = pq_getmsgint64(&buf);

@@ -387,6 +387,12 @@ silhouette_samples(PG_FUNCTION_ARGS)
 	MetricsCheckLabels(&rows, "silhouette_samples");
 	MemoryCheck(MemoryProduct(rows.x.rows, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette_samples");
 	silhouettes = SilhouetteRows(&rows);
+	for (int c = 0; c < rows.n_labels; c++)
+		if (rows.values[c] < PG_INT32_MIN || rows.values[c] > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("cluster " INT64_FORMAT " is out of range for type integer", rows.values[c]),
+					 errdetail("segment.silhouette_samples returns the cluster as an integer.")));
 	for (int64 i = 0; i < rows.x.rows; i++)
 	{
 		Datum		values[3];
@@ -455,11 +461,14 @@ davies_bouldin(PG_FUNCTION_ARGS)
 		spread[c] /= rows.sizes[c];
 		spread_zero &= fabs(spread[c]) <= 1e-8;
 	}
-	for (int a = 0; a < L; a++)
-		for (int b = 0; b < L; b++)
+	for (int a = 0; a < L && distances_zero; a++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int b = 0; b < L && distances_zero; b++)
 			if (a != b)
-				distances_zero &= sqrt(SquaredDistance(centroids + (Size) a * dims,
-													   centroids + (Size) b * dims, dims)) <= 1e-8;
+				distances_zero = sqrt(SquaredDistance(centroids + (Size) a * dims,
+													  centroids + (Size) b * dims, dims)) <= 1e-8;
+	}
 	if (spread_zero || distances_zero)
 		PG_RETURN_FLOAT8(0.0);
 	for (int a = 0; a < L; a++)

@@ -49,7 +49,6 @@ PG_FUNCTION_INFO_V1(scaler_fit_accum);
 Datum
 scaler_fit_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext;
 	ArrayType  *state;
 	double	   *s;
 	double	   *x;
@@ -57,7 +56,7 @@ scaler_fit_accum(PG_FUNCTION_ARGS)
 	int			dims;
 	int			length;
 
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
+	if (!AggCheckCallContext(fcinfo, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("segment.scaler_fit_accum can only be called by the segment.scaler_fit aggregate")));
@@ -71,11 +70,11 @@ scaler_fit_accum(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 	{
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
+		/* built in the per-call context: the executor copies a new state */
 		double	   *zeros = palloc0((1 + 2 * (Size) length) * sizeof(double));
 
 		state = VectorToArray(zeros, 1 + 2 * length);
-		MemoryContextSwitchTo(old);
+		pfree(zeros);
 	}
 	else
 		state = PG_GETARG_ARRAYTYPE_P(0);
