@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "distance.h"
 
 typedef double LaneVector __attribute__((vector_size(DISTANCE_LANES * sizeof(double))));
@@ -144,13 +146,9 @@ DistanceBlock(const double *x, int dims, const double *packed, double *out)
 	}
 }
 
-/*
- * sum[j] += row[j] for j < dims, a lane vector at a time.  Each element is
- * still summed row by row, so the bits do not depend on the vector width.
- */
-DISTANCE_CLONES
-void
-VectorAccumulate(double *restrict sum, const double *restrict row, int dims)
+/* sum[j] += row[j] for j < dims, a lane vector at a time */
+static inline void
+LaneAccumulate(double *restrict sum, const double *restrict row, int dims)
 {
 	int			j = 0;
 
@@ -166,4 +164,59 @@ VectorAccumulate(double *restrict sum, const double *restrict row, int dims)
 	}
 	for (; j < dims; j++)
 		sum[j] += row[j];
+}
+
+/*
+ * sum[j] += row[j] for j < dims.  Each element is still summed row by row,
+ * so the bits do not depend on the vector width.
+ */
+DISTANCE_CLONES
+void
+VectorAccumulate(double *restrict sum, const double *restrict row, int dims)
+{
+	LaneAccumulate(sum, row, dims);
+}
+
+/* sums[labels[i]] += row i for rows i < count, in row order */
+DISTANCE_CLONES
+void
+ClusterSums(const double *rows, int64 count, int dims, const int32 *labels, double *sums)
+{
+	for (int64 i = 0; i < count; i++)
+		LaneAccumulate(sums + (Size) labels[i] * dims, rows + (Size) i * dims, dims);
+}
+
+/*
+ * potentials[l] += min(closest[i], distances[i][l]) for rows i < count and
+ * all DISTANCE_LANES lanes (k-means++'s candidate potentials), in row order
+ */
+DISTANCE_CLONES
+void
+LanePotentials(const double *closest, const double *distances, int64 count, double *potentials)
+{
+	double		sum[DISTANCE_LANES];
+
+	memcpy(sum, potentials, sizeof(sum));
+	for (int64 i = 0; i < count; i++)
+		for (int l = 0; l < DISTANCE_LANES; l++)
+		{
+			double		d = distances[i * DISTANCE_LANES + l];
+
+			sum[l] += closest[i] < d ? closest[i] : d;
+		}
+	memcpy(potentials, sum, sizeof(sum));
+}
+
+/* out[c] = sqrt(squared[c]) + add[c] for c < count */
+DISTANCE_CLONES
+void
+LaneSqrtAdd(double *out, const double *squared, const double *add, int count)
+{
+	int			c = 0;
+
+	for (; c + DISTANCE_LANES <= count; c += DISTANCE_LANES)
+		for (int l = 0; l < DISTANCE_LANES; l++)
+			out[c + l] = sqrt(squared[c + l]) + add[c + l];
+	for (; c < count; c++)
+		out[c] = sqrt(squared[c]) + add[c];
 }

@@ -274,12 +274,11 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 			best_lane = -1;		/* distances of earlier packs are gone */
 			/* all candidates' potentials in one pass, each summed in row order */
 			memset(potentials, 0, sizeof(potentials));
-			for (int64 i = 0; i < n; i++)
+			for (int64 i = 0; i < n; i += KMEANS_INTERRUPT_ROWS)
 			{
-				const double *d = w->candidate_distances + i * DISTANCE_LANES;
-
-				for (int t = 0; t < count; t++)
-					potentials[t] += Min(w->closest[i], d[t]);
+				CHECK_FOR_INTERRUPTS();
+				LanePotentials(w->closest + i, w->candidate_distances + i * DISTANCE_LANES,
+							   Min(KMEANS_INTERRUPT_ROWS, n - i), potentials);
 			}
 			for (int t = 0; t < count; t++)
 			{
@@ -372,13 +371,13 @@ KMeansSums(KMeansWork *w)
 
 	memset(w->sums, 0, (Size) w->k * w->dims * sizeof(double));
 	memset(w->counts, 0, w->k * sizeof(int64));
-	for (int64 i = 0; i < x->rows; i++)
+	for (int64 i = 0; i < x->rows; i += KMEANS_INTERRUPT_ROWS)
 	{
-		VectorAccumulate(w->sums + (Size) w->labels[i] * w->dims, MatrixRow(x, i), w->dims);
-		w->counts[w->labels[i]]++;
-		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
-			CHECK_FOR_INTERRUPTS();
+		CHECK_FOR_INTERRUPTS();
+		ClusterSums(MatrixRow(x, i), Min(KMEANS_INTERRUPT_ROWS, x->rows - i), w->dims, w->labels + i, w->sums);
 	}
+	for (int64 i = 0; i < x->rows; i++)
+		w->counts[w->labels[i]]++;
 }
 
 /* First assignment: all distances of all rows, four rows at a time */
@@ -784,12 +783,12 @@ KMeansHartigan(KMeansWork *w, int max_passes)
 			leave = squared[a] * leave_factor[a];
 			/* a move must gain more than rounding noise, so passes end */
 			best_join = leave * (1.0 - 1e-12);
+			if (bounded)
+				LaneSqrtAdd(w->far + i * k, squared, drift, k);
 			for (int c = 0; c < k; c++)
 			{
 				double		join;
 
-				if (bounded)
-					w->far[i * k + c] = sqrt(squared[c]) + drift[c];
 				if (c == a)
 					continue;
 				join = squared[c] * join_factor[c];
@@ -829,7 +828,56 @@ KMeansHartigan(KMeansWork *w, int max_passes)
 		if (moves == 0)
 			break;
 	}
+
+	/* Exact means to finish; their difference from the running ones is drift */
+	memcpy(w->new_centers, w->centers, (Size) k * dims * sizeof(double));
 	KMeansMeans(w);
+	for (int c = 0; c < k; c++)
+		drift[c] += sqrt(SquaredDistance(w->new_centers + (Size) c * dims, w->centers + (Size) c * dims, dims));
+	KMeansPackCenters(w);
+
+	/*
+	 * Make every label the nearest centre.  At a Hartigan fixed point the own
+	 * centre is strictly nearest, and the bounds show it for most rows; the
+	 * others (and all rows without bounds) are checked with their distances.
+	 */
+	for (int64 i = 0; i < x->rows; i++)
+	{
+		int			a = w->labels[i];
+		bool		certain = bounded;
+
+		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (bounded)
+		{
+			double		upper = near[i] + drift[a];
+			const double *far = w->far + i * k;
+
+			for (int c = 0; c < k; c++)
+				certain &= c == a || far[c] - drift[c] > upper;
+		}
+		if (!certain)
+		{
+			double		best = 0.0;
+			int			best_c = 0;
+
+			for (int b = 0; b < w->blocks; b++)
+				DistanceToPacked(MatrixRow(x, i), w->packed + (Size) b * dims * DISTANCE_LANES, dims,
+								 squared + b * DISTANCE_LANES);
+			best = squared[0];
+			for (int c = 1; c < k; c++)
+				if (squared[c] < best)
+				{
+					best = squared[c];
+					best_c = c;
+				}
+			if (best_c != a)
+			{
+				KMeansMoveRow(w, i, a, best_c);
+				w->labels[i] = best_c;
+			}
+		}
+	}
 	pfree(squared);
 	pfree(previous);
 	pfree(drift);
@@ -841,8 +889,8 @@ KMeansHartigan(KMeansWork *w, int max_passes)
  * One run from the centres in w->centers; returns the inertia and sets the
  * labels and the number of Lloyd iterations.  Lloyd's iterations go on until
  * an assignment changes no label (or max_iter); a run that converged is then
- * refined with Hartigan's moves, which only lower the inertia.  A last
- * assignment makes every label the nearest centre, so kmeans_assign agrees
+ * refined with Hartigan's moves, which only lower the inertia.  Either way
+ * the run ends with every label the nearest centre, so kmeans_assign agrees
  * with the labels.
  */
 static double
@@ -873,9 +921,12 @@ KMeansRun(KMeansWork *w, int max_iter, int *iterations)
 		changed = w->bounded ? KMeansAssignBounded(w, squared) : KMeansAssignPlain(w, squared);
 	}
 	if (converged && w->k > 1)
-		KMeansHartigan(w, max_iter);
-	KMeansPackCenters(w);
-	KMeansAssignAll(w, squared);
+		KMeansHartigan(w, max_iter);	/* ends with every label the nearest */
+	else
+	{
+		KMeansPackCenters(w);
+		KMeansAssignAll(w, squared);
+	}
 
 	for (int64 i = 0; i < x->rows; i++)
 		inertia += SquaredDistance(MatrixRow(x, i), w->centers + (Size) w->labels[i] * w->dims, w->dims);
