@@ -714,22 +714,60 @@ KMeansHartigan(KMeansWork *w, int max_passes)
 	double	   *join_factor = palloc(k * sizeof(double));	/* n / (n + 1) */
 	double	   *leave_factor = palloc(k * sizeof(double));	/* n / (n - 1) */
 
-	/* Start from the bounds of the Lloyd iterations, or compute them */
-	if (!w->bounds_valid)
+	/*
+	 * Start from exact distances: with k bounds per row, all distances of all
+	 * rows, four rows at a time (the Lloyd bounds are loose by now); without,
+	 * the bounds of the Lloyd iterations.
+	 */
+	if (bounded)
 	{
-		double	   *all = palloc(DISTANCE_ROWS * w->blocks * DISTANCE_LANES * sizeof(double));
+		double		block[DISTANCE_ROWS * DISTANCE_LANES];
+		double	   *distances = palloc(MemoryProduct(DISTANCE_ROWS, w->blocks * DISTANCE_LANES * sizeof(double)));
+		int			stride = w->blocks * DISTANCE_LANES;
 
-		KMeansAssignAll(w, all);
-		pfree(all);
+		KMeansPackCenters(w);
+		for (int64 i = 0; i < x->rows; i += DISTANCE_ROWS)
+		{
+			int			rows = (int) Min(DISTANCE_ROWS, x->rows - i);
+
+			if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+				CHECK_FOR_INTERRUPTS();
+			for (int b = 0; b < w->blocks; b++)
+			{
+				const double *packed = w->packed + (Size) b * dims * DISTANCE_LANES;
+
+				if (rows == DISTANCE_ROWS)
+					DistanceBlock(MatrixRow(x, i), dims, packed, block);
+				else
+					for (int r = 0; r < rows; r++)
+						DistanceToPacked(MatrixRow(x, i + r), packed, dims, block + r * DISTANCE_LANES);
+				for (int r = 0; r < rows; r++)
+					memcpy(distances + r * stride + b * DISTANCE_LANES, block + r * DISTANCE_LANES,
+						   DISTANCE_LANES * sizeof(double));
+			}
+			for (int r = 0; r < rows; r++)
+			{
+				LaneSqrtAdd(w->far + (i + r) * k, distances + r * stride, drift, k);
+				near[i + r] = w->far[(i + r) * k + w->labels[i + r]];
+			}
+		}
+		pfree(distances);
 	}
-	for (int64 i = 0; i < x->rows; i++)
+	else
 	{
-		if (w->bounds_pending)
-			KMeansApplyMoves(w, i);
-		near[i] = w->upper[i];
-		if (bounded)
-			for (int c = 0; c < k; c++)
-				w->far[i * k + c] = w->lower[i];
+		if (!w->bounds_valid)
+		{
+			double	   *all = palloc(DISTANCE_ROWS * w->blocks * DISTANCE_LANES * sizeof(double));
+
+			KMeansAssignAll(w, all);
+			pfree(all);
+		}
+		for (int64 i = 0; i < x->rows; i++)
+		{
+			if (w->bounds_pending)
+				KMeansApplyMoves(w, i);
+			near[i] = w->upper[i];
+		}
 	}
 	w->bounds_pending = false;
 	for (int pass = 0; pass < max_passes; pass++)
