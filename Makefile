@@ -13,6 +13,7 @@ OBJS = \
 	src/features.o \
 	src/keyset.o \
 	src/kmeans.o \
+	src/matching.o \
 	src/metrics.o \
 	src/model.o \
 	src/pca.o \
