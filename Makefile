@@ -32,7 +32,8 @@ REGRESS = \
 	features_parallel \
 	clustering_cases \
 	clustering_errors \
-	clustering_data
+	clustering_data \
+	pipeline
 
 PG_CONFIG ?= pg_config
 # -Wextra on top of the server's -Wall; its headers trip -Wunused-parameter

@@ -687,12 +687,17 @@ CREATE FUNCTION segment.drop_segmentation(name text)
 	AS $function$
 DECLARE
 	segmentation text := drop_segmentation.name;
+	messages text;
 BEGIN
 	PERFORM FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
+	-- the cascade to the eight views is expected: say nothing of it
+	messages := current_setting('client_min_messages');
+	PERFORM set_config('client_min_messages', 'warning', true);
 	EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', segmentation);
+	PERFORM set_config('client_min_messages', messages, true);
 	DELETE FROM segment.segmentations s WHERE s.name = segmentation;
 END
 $function$;
