@@ -4,8 +4,9 @@
 #
 # By default everything happens in a throwaway cluster that is removed at the
 # end.  DEMO_DB="<libpq connection string>" runs it in that database instead:
-# it creates the extension there if needed and (re)creates table
-# segment_demo.invoices; it touches nothing else.
+# it creates the extension there if needed, (re)creates table
+# segment_demo.invoices and the segmentation "retail" (schema retail); it
+# touches nothing else.
 cd "$(dirname "$0")/.."
 . tools/common.sh
 install_packages demo

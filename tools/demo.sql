@@ -1,4 +1,5 @@
--- tools/demo.sql: the demo's SQL, run by tools/demo.sh from the top of the tree
+-- tools/demo.sql: the demo's SQL, run by tools/demo.sh from the top of the tree.
+-- It loads segment_demo.invoices and makes the segmentation "retail".
 \set QUIET on
 \pset footer off
 SET client_min_messages = warning;
@@ -12,40 +13,30 @@ SELECT count(*) AS invoice_lines, count(customer_id) AS lines_with_customer,
 	min(invoice_date) AS first_line, max(invoice_date) AS last_line
 FROM segment_demo.invoices;
 
-\echo 'Per-customer features: one call of segment.customer_features per customer'
-CREATE TEMP TABLE customer_features AS
-SELECT customer_id, (segment.customer_features(invoice_no, invoice_date, quantity, unit_price)).*
-FROM segment_demo.invoices
-WHERE customer_id IS NOT NULL
-GROUP BY customer_id;
+\echo 'Segmenting the customers: one call of segment.create_segmentation'
+SELECT segment.drop_segmentation(name) FROM segment.segmentations WHERE name = 'retail' \g /dev/null
+SELECT segment.create_segmentation('retail', 'segment_demo.invoices') \g /dev/null
 
-\echo 'How the 4,372 customers spread (recency is days before the last invoice line):'
-WITH f AS (
-	SELECT c.*, extract(epoch FROM (SELECT max(invoice_date) FROM segment_demo.invoices) - last_purchase) / 86400 AS recency_days
-	FROM customer_features AS c
-), measures (position, measure, v) AS (
-	SELECT 1, 'recency_days', recency_days FROM f UNION ALL
-	SELECT 2, 'invoices', invoices FROM f UNION ALL
-	SELECT 3, 'total_amount', total_amount FROM f UNION ALL
-	SELECT 4, 'avg_invoice_amount', avg_invoice_amount FROM f UNION ALL
-	SELECT 5, 'mean_days_between', mean_days_between FROM f UNION ALL
-	SELECT 6, 'invoices_per_month', invoices_per_month FROM f
-)
-SELECT measure, count(v) AS customers,
-	round(min(v)::numeric, 1) AS min,
-	round(percentile_cont(0.25) WITHIN GROUP (ORDER BY v)::numeric, 1) AS p25,
-	round(percentile_cont(0.5) WITHIN GROUP (ORDER BY v)::numeric, 1) AS median,
-	round(percentile_cont(0.75) WITHIN GROUP (ORDER BY v)::numeric, 1) AS p75,
-	round(max(v)::numeric, 1) AS max
-FROM measures
-GROUP BY position, measure
-ORDER BY position;
+\echo 'The model (retail.model):'
+SELECT k AS chosen_k, seed, as_of, iterations, round(inertia::numeric, 1) AS inertia, customers_clustered
+FROM retail.model;
 
-\echo 'The ten customers with the largest net amount:'
-SELECT customer_id, invoices, returns, round(total_amount::numeric, 2) AS total_amount,
-	round(avg_invoice_amount::numeric, 2) AS avg_invoice_amount,
-	first_purchase, last_purchase, active_months,
-	round(invoices_per_month::numeric, 2) AS invoices_per_month
-FROM customer_features
-ORDER BY total_amount DESC
-LIMIT 10;
+\echo 'Every candidate k (retail.elbow): the elbow, the scores, and the k chosen'
+SELECT k, round(inertia::numeric, 1) AS inertia, round(silhouette::numeric, 3) AS silhouette,
+	round(davies_bouldin::numeric, 3) AS davies_bouldin, round(calinski_harabasz::numeric, 1) AS calinski_harabasz,
+	is_elbow, is_chosen
+FROM retail.elbow ORDER BY k;
+
+\echo 'The segments (retail.profiles), means in original units:'
+SELECT cluster, label, customers, round(100 * share::numeric, 1) AS share_pct,
+	round(recency_days_mean::numeric, 1) AS recency_days, round(invoices_mean::numeric, 1) AS invoices,
+	round(total_amount_mean::numeric, 0) AS total_amount, round(avg_invoice_amount_mean::numeric, 0) AS avg_invoice,
+	round(mean_days_between_mean::numeric, 1) AS days_between, round(100 * domestic_mean::numeric, 0) AS domestic_pct
+FROM retail.profiles ORDER BY cluster;
+
+\echo 'Silhouette per segment (retail.silhouette; the last row is all customers):'
+SELECT coalesce(cluster::text, 'all') AS cluster, customers, round(mean_silhouette::numeric, 3) AS mean,
+	round(min_silhouette::numeric, 3) AS min, round(max_silhouette::numeric, 3) AS max
+FROM retail.silhouette ORDER BY cluster NULLS LAST;
+
+\echo 'The views a BI tool reads: retail.features, assignments, profiles, elbow, silhouette, boxplots, pca, model'
