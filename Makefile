@@ -33,7 +33,9 @@ REGRESS = \
 	clustering_cases \
 	clustering_errors \
 	clustering_data \
-	pipeline
+	pipeline \
+	pipeline_concurrency \
+	pipeline_cron
 
 PG_CONFIG ?= pg_config
 # -Wextra on top of the server's -Wall; its headers trip -Wunused-parameter

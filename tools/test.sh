@@ -5,4 +5,7 @@ cd "$(dirname "$0")/.."
 . tools/common.sh
 install_packages test
 build_and_install
-pg_virtualenv -v "$PG_MAJOR" tools/run-tests.sh
+# pg_cron preloaded for the scheduling test; background workers, as a throwaway
+# cluster's loopback connections would need a password
+pg_virtualenv -v "$PG_MAJOR" -o shared_preload_libraries=pg_cron -o cron.database_name=contrib_regression \
+	-o cron.use_background_workers=on tools/run-tests.sh
