@@ -1,0 +1,40 @@
+-- pgTAP: the catalog shape of the segmentation pipeline (API.md section 4)
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS segment;
+SELECT plan(14);
+
+SELECT has_function('segment', 'create_segmentation',
+	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint']);
+SELECT is(pg_get_function_arguments('segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint)'::regprocedure),
+	'name text, source regclass, k integer DEFAULT NULL::integer, customer_column name DEFAULT ''customer_id''::name, invoice_column name DEFAULT ''invoice_no''::name, time_column name DEFAULT ''invoice_date''::name, quantity_column name DEFAULT ''quantity''::name, price_column name DEFAULT ''unit_price''::name, country_column name DEFAULT ''country''::name, as_of timestamp without time zone DEFAULT NULL::timestamp without time zone, seed bigint DEFAULT 0',
+	'create_segmentation has the arguments and defaults of the contract');
+SELECT function_returns('segment', 'create_segmentation',
+	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint'], 'void');
+SELECT has_function('segment', 'refresh_segmentation', ARRAY['text']);
+SELECT function_returns('segment', 'refresh_segmentation', ARRAY['text'], 'void');
+SELECT has_function('segment', 'drop_segmentation', ARRAY['text']);
+SELECT function_returns('segment', 'drop_segmentation', ARRAY['text'], 'void');
+
+-- security: nothing runs with its owner's rights, every SQL function pins search_path
+SELECT is_empty($$
+	SELECT p.oid::regprocedure::text FROM pg_proc p
+	WHERE p.pronamespace = 'segment'::regnamespace AND p.prosecdef $$,
+	'no function is SECURITY DEFINER');
+SELECT is_empty($$
+	SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+	WHERE p.pronamespace = 'segment'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
+		AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false) $$,
+	'every SQL and PL/pgSQL function pins search_path to pg_catalog, pg_temp');
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'segment.segmentations'::regclass),
+	'the registry has row-level security');
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'segment.segmentation_scores'::regclass),
+	'the scores have row-level security');
+
+-- errors and their SQLSTATEs
+SELECT throws_ok($$ SELECT segment.create_segmentation('bad name', 'pg_class') $$, '42602', NULL, 'a name that is not an identifier');
+SELECT throws_ok($$ SELECT segment.create_segmentation('ok_name', 'pg_class') $$, '42703', NULL, 'a source without the mapped columns');
+SELECT throws_ok($$ SELECT segment.refresh_segmentation('no_such') $$, '42704', NULL, 'an unknown segmentation');
+
+SELECT * FROM finish();
+ROLLBACK;
