@@ -15,9 +15,19 @@ CREATE FUNCTION segment.match_clusters(previous double precision[], current doub
 COMMENT ON FUNCTION segment.match_clusters(double precision[], double precision[]) IS
 	'for each centroid of current, the cluster number that matches previous with the least total squared distance';
 
+-- The Kneedle elbow of a convex decreasing curve: the index (1-based) of the elbow
+CREATE FUNCTION segment.kneedle(x double precision[], y double precision[])
+	RETURNS integer
+	AS 'MODULE_PATHNAME'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION segment.kneedle(double precision[], double precision[]) IS
+	'position (1-based) of the Kneedle elbow of a convex decreasing curve y over x, as segment.elbow marks it';
+
 -- The clustering features of a customer, transformed (see the README):
 -- log1p of days and counts, signed log1p of amounts; one-off buyers'
--- time between purchases is the time since their only purchase.
+-- time between purchases is the time since their only purchase.  A plain
+-- SQL function the planner inlines, so it pins no search_path: every
+-- function and operator in it is schema-qualified instead.
 CREATE FUNCTION segment.rfm_vector(recency_days double precision, invoices integer,
 		invoices_per_hour double precision, invoices_per_day double precision,
 		invoices_per_month double precision, invoices_per_year double precision,
@@ -25,18 +35,20 @@ CREATE FUNCTION segment.rfm_vector(recency_days double precision, invoices integ
 		mean_days_between double precision)
 	RETURNS double precision[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT ARRAY[
-		ln(1 + greatest(recency_days, 0)),
-		ln(1 + invoices),
-		ln(1 + invoices_per_hour),
-		ln(1 + invoices_per_day),
-		ln(1 + invoices_per_month),
-		ln(1 + invoices_per_year),
-		sign(total_amount) * ln(1 + abs(total_amount)),
-		sign(avg_invoice_amount) * ln(1 + abs(avg_invoice_amount)),
-		ln(1 + greatest(coalesce(mean_days_between, recency_days), 0))]::double precision[]
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) GREATEST(recency_days, 0::double precision)),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices::double precision),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_hour),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_day),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_month),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_year),
+		pg_catalog.sign(total_amount) OPERATOR(pg_catalog.*)
+			pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) pg_catalog.abs(total_amount)),
+		pg_catalog.sign(avg_invoice_amount) OPERATOR(pg_catalog.*)
+			pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) pg_catalog.abs(avg_invoice_amount)),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+)
+			GREATEST(COALESCE(mean_days_between, recency_days), 0::double precision))]
 	$$;
 COMMENT ON FUNCTION segment.rfm_vector(double precision, integer, double precision, double precision,
 		double precision, double precision, double precision, double precision, double precision) IS
@@ -523,7 +535,8 @@ BEGIN
 		DROP TABLE pg_temp.segment_refresh_vectors;
 	END IF;
 	EXECUTE format('CREATE TEMP TABLE segment_refresh_vectors AS
-					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %s AS raw, NULL::double precision[] AS vec
+					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %s AS raw,
+						NULL::double precision[] AS vec, NULL::integer AS cluster
 					FROM %I.features f, (SELECT $1 AS domestic_country) r WHERE f.invoices > 0', vector, segmentation)
 		USING r.domestic_country;
 	SELECT count(*) INTO n FROM pg_temp.segment_refresh_vectors;
@@ -548,23 +561,25 @@ BEGIN
 
 	-- every candidate k with its scores
 	k_max := least(10, n - 1);
+	-- (each k fitted as segment.elbow and segment.kmeans_fit fit it)
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
-	INSERT INTO segment.segmentation_scores (name, k, inertia, is_elbow, is_chosen)
-	SELECT segmentation, e.k, e.inertia, e.is_elbow, false
-	FROM segment.elbow('SELECT id, vec FROM pg_temp.segment_refresh_vectors', 2, k_max, 10, r.seed) AS e;
 	FOR candidate IN 2 .. k_max LOOP
 		fitted := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors', candidate, 10, 300, 1e-4, r.seed);
 		models := models || fitted;
-		labelled := format('SELECT id, vec, segment.kmeans_assign(vec, %L::segment.kmeans_model) FROM pg_temp.segment_refresh_vectors', fitted);
-		UPDATE segment.segmentation_scores s
-		SET silhouette = segment.silhouette(labelled),
-			davies_bouldin = segment.davies_bouldin(labelled),
-			calinski_harabasz = segment.calinski_harabasz(labelled),
-			smallest_share = (SELECT min(c)::double precision / n FROM (
-				SELECT count(*) AS c FROM pg_temp.segment_refresh_vectors v
-				GROUP BY segment.kmeans_assign(v.vec, fitted)) AS sizes)
-		WHERE s.name = segmentation AND s.k = candidate;
+		UPDATE pg_temp.segment_refresh_vectors v SET cluster = segment.kmeans_assign(v.vec, fitted);
+		labelled := 'SELECT id, vec, cluster FROM pg_temp.segment_refresh_vectors';
+		INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
+			calinski_harabasz, smallest_share, is_elbow, is_chosen)
+		VALUES (segmentation, candidate, (fitted).inertia, segment.silhouette(labelled),
+			segment.davies_bouldin(labelled), segment.calinski_harabasz(labelled),
+			(SELECT min(c)::double precision / n FROM (
+				SELECT count(*) AS c FROM pg_temp.segment_refresh_vectors GROUP BY cluster) AS sizes),
+			false, false);
 	END LOOP;
+	UPDATE segment.segmentation_scores s SET is_elbow = (s.k = 1 + segment.kneedle(
+		(SELECT array_agg(e.k::double precision ORDER BY e.k) FROM segment.segmentation_scores e WHERE e.name = segmentation),
+		(SELECT array_agg(e.inertia ORDER BY e.k) FROM segment.segmentation_scores e WHERE e.name = segmentation)))
+	WHERE s.name = segmentation;
 
 	-- the k: the one asked for; else, among 3..8 with every segment at least
 	-- 2 % of the customers, the best silhouette within one of the elbow; else

@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "elbow.h"
 #include "model.h"
+#include "vector.h"
 
 /* Index of the Kneedle elbow of a convex decreasing curve y over x */
 int
@@ -125,4 +126,18 @@ elbow(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/* kneedle(x, y): the 1-based position of the Kneedle elbow of y over x */
+PG_FUNCTION_INFO_V1(kneedle);
+Datum
+kneedle(PG_FUNCTION_ARGS)
+{
+	int			x_length;
+	int			y_length;
+	double	   *x = VectorFromArray(PG_GETARG_ARRAYTYPE_P(0), "x", &x_length);
+	double	   *y = VectorFromArray(PG_GETARG_ARRAYTYPE_P(1), "y", &y_length);
+
+	VectorCheckLength(y_length, x_length, "y", NULL);
+	PG_RETURN_INT32(KneedleElbow(x, y, x_length) + 1);
 }

@@ -3,12 +3,13 @@
 # cluster.  Each query runs RUNS times (default 5), interleaved with the
 # others, in one backend, after a warm-up; medians and ratios are printed and
 # checked against the targets.  The 100,000-row synthetic benchmarks run
-# RUNS_LARGE times (default 3).  Exits non-zero when a target is missed.
+# RUNS_LARGE times (default 3), the whole pipeline RUNS_PIPELINE times
+# (default 3).  Exits non-zero when a target is missed.
 cd "$(dirname "$0")/.."
 . tools/common.sh
 install_packages bench
 build_and_install
-export BENCH_RUNS="${RUNS:-5}" BENCH_RUNS_LARGE="${RUNS_LARGE:-3}"
+export BENCH_RUNS="${RUNS:-5}" BENCH_RUNS_LARGE="${RUNS_LARGE:-3}" BENCH_PIPELINE_RUNS="${RUNS_PIPELINE:-3}"
 export BENCH_DIR="$(mktemp -d)"
 trap 'rm -rf "$BENCH_DIR"' EXIT
 pg_virtualenv -v "$PG_MAJOR" sh -c '
@@ -23,4 +24,9 @@ pg_virtualenv -v "$PG_MAJOR" sh -c '
 	# core-type pin in the environment would hold a current numpy back)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/bench_sklearn.py \
 		"$BENCH_DIR" "$BENCH_RUNS" "$BENCH_RUNS_LARGE" || status=1
+	echo
+	echo "pipeline: segment in one backend; the notebook (pandas + scikit-learn) reads the same table, median of $BENCH_PIPELINE_RUNS runs"
+	psql -X -q -v ON_ERROR_STOP=1 -v runs="$BENCH_PIPELINE_RUNS" -v dir="$BENCH_DIR" -f tools/bench_pipeline.sql || exit 1
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/bench_pipeline.py \
+		"$BENCH_DIR" "$BENCH_PIPELINE_RUNS" || status=1
 	exit $status'

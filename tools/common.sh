@@ -25,7 +25,7 @@ packages_for() {
 	case "$1" in
 		build|demo) echo "$build" ;;
 		test) echo "$build postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-cron libxml2-utils python3-sklearn" ;;
-		bench) echo "$build python3-sklearn python3-pandas libopenblas0-pthread" ;;
+		bench) echo "$build python3-sklearn python3-pandas python3-psycopg2 libopenblas0-pthread" ;;
 	esac
 }
 

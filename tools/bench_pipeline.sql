@@ -1,0 +1,20 @@
+-- tools/bench_pipeline.sql: the pipeline benchmark's SQL side, run by
+-- tools/bench.sh: create_segmentation from scratch and refresh_segmentation
+-- on the bundled data, medians written to :dir for tools/bench_pipeline.py
+\set QUIET on
+\pset footer off
+\i tools/bench_harness.sql
+CREATE FUNCTION pg_temp.recreate() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM segment.drop_segmentation(name) FROM segment.segmentations WHERE name = 'bench';
+	PERFORM segment.create_segmentation('bench', 'invoices');
+END
+$$;
+SELECT pg_temp.recreate() \g /dev/null
+CREATE TEMP TABLE pipeline_timings AS
+SELECT * FROM pg_temp.bench(
+	ARRAY['create_segmentation', 'refresh_segmentation'],
+	ARRAY[$$SELECT pg_temp.recreate()$$, $$SELECT segment.refresh_segmentation('bench')$$],
+	:runs);
+\set pipeline_csv :dir '/segment_pipeline.csv'
+COPY (SELECT query, median_ms FROM pipeline_timings) TO STDOUT WITH (FORMAT csv) \g :pipeline_csv
