@@ -503,6 +503,8 @@ DECLARE
 	k_max integer;
 	fitted segment.kmeans_model;
 	models segment.kmeans_model[] := '{}';
+	candidates integer[];
+	candidate integer;
 	chosen integer;
 	elbow_k integer;
 	new_scaler segment.scaler;
@@ -563,7 +565,8 @@ BEGIN
 	k_max := least(10, n - 1);
 	-- (each k fitted as segment.elbow and segment.kmeans_fit fit it)
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
-	FOR candidate IN 2 .. k_max LOOP
+	candidates := ARRAY(SELECT generate_series(2, k_max) UNION SELECT r.k WHERE r.k IS NOT NULL ORDER BY 1);
+	FOREACH candidate IN ARRAY candidates LOOP
 		fitted := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors', candidate, 10, 300, 1e-4, r.seed);
 		models := models || fitted;
 		UPDATE pg_temp.segment_refresh_vectors v SET cluster = segment.kmeans_assign(v.vec, fitted);
@@ -577,8 +580,10 @@ BEGIN
 			false, false);
 	END LOOP;
 	UPDATE segment.segmentation_scores s SET is_elbow = (s.k = 1 + segment.kneedle(
-		(SELECT array_agg(e.k::double precision ORDER BY e.k) FROM segment.segmentation_scores e WHERE e.name = segmentation),
-		(SELECT array_agg(e.inertia ORDER BY e.k) FROM segment.segmentation_scores e WHERE e.name = segmentation)))
+		(SELECT array_agg(e.k::double precision ORDER BY e.k) FROM segment.segmentation_scores e
+		 WHERE e.name = segmentation AND e.k <= k_max),
+		(SELECT array_agg(e.inertia ORDER BY e.k) FROM segment.segmentation_scores e
+		 WHERE e.name = segmentation AND e.k <= k_max)))
 	WHERE s.name = segmentation;
 
 	-- the k: the one asked for; else, among 3..8 with every segment at least
@@ -594,11 +599,7 @@ BEGIN
 		LIMIT 1;
 		chosen := coalesce(chosen, elbow_k);
 	END IF;
-	IF chosen BETWEEN 2 AND k_max THEN
-		new_model := models[chosen - 1];
-	ELSE
-		new_model := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors', chosen, 10, 300, 1e-4, r.seed);
-	END IF;
+	new_model := models[array_position(candidates, chosen)];
 	UPDATE segment.segmentation_scores s SET is_chosen = (s.k = chosen) WHERE s.name = segmentation;
 
 	-- keep the previous model's numbers: match the centroids
