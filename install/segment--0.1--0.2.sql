@@ -514,12 +514,15 @@ DECLARE
 	labelled text;
 	dims integer;
 	reference_time timestamp;
+	caller_time_zone text;
 BEGIN
 	-- one refresh of a segmentation at a time: the row lock waits for another
 	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
+	-- calendar units in the time zone of the creation, whoever refreshes
+	caller_time_zone := current_setting('TimeZone');
 	PERFORM set_config('TimeZone', r.time_zone, true);
 	PERFORM segment.refresh_segmentation_view(segmentation, 'features');
 
@@ -632,6 +635,7 @@ BEGIN
 
 	PERFORM segment.refresh_segmentation_view(segmentation, view)
 	FROM unnest(ARRAY['assignments', 'profiles', 'elbow', 'silhouette', 'boxplots', 'pca', 'model']) AS view;
+	PERFORM set_config('TimeZone', caller_time_zone, true);
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation(text) IS 'recomputes a segmentation in one transaction; readers see the old results until it commits';

@@ -380,31 +380,48 @@ KMeansSums(KMeansWork *w)
 		w->counts[w->labels[i]]++;
 }
 
+/*
+ * Squared distances from the rows i .. i + rows - 1 (rows <= DISTANCE_ROWS)
+ * to all centres: squared[r * blocks * DISTANCE_LANES + c]
+ */
+static void
+KMeansBlockDistances(const KMeansWork *w, int64 i, int rows, double *squared)
+{
+	int			stride = w->blocks * DISTANCE_LANES;
+	double		block[DISTANCE_ROWS * DISTANCE_LANES];
+
+	for (int b = 0; b < w->blocks; b++)
+	{
+		const double *packed = w->packed + (Size) b * w->dims * DISTANCE_LANES;
+
+		if (rows == DISTANCE_ROWS)
+			DistanceBlock(MatrixRow(w->x, i), w->dims, packed, block);
+		else
+			for (int r = 0; r < rows; r++)
+				DistanceToPacked(MatrixRow(w->x, i + r), packed, w->dims, block + r * DISTANCE_LANES);
+		for (int r = 0; r < rows; r++)
+			memcpy(squared + r * stride + b * DISTANCE_LANES, block + r * DISTANCE_LANES,
+				   DISTANCE_LANES * sizeof(double));
+	}
+}
+
 /* First assignment: all distances of all rows, four rows at a time */
 static void
 KMeansAssignAll(KMeansWork *w, double *squared)
 {
 	const Matrix *x = w->x;
 	int			stride = w->blocks * DISTANCE_LANES;
-	double		block[DISTANCE_ROWS * DISTANCE_LANES];
-	int64		i = 0;
 
-	for (; i + DISTANCE_ROWS <= x->rows; i += DISTANCE_ROWS)
+	for (int64 i = 0; i < x->rows; i += DISTANCE_ROWS)
 	{
-		for (int b = 0; b < w->blocks; b++)
-		{
-			DistanceBlock(MatrixRow(x, i), w->dims, w->packed + (Size) b * w->dims * DISTANCE_LANES, block);
-			for (int r = 0; r < DISTANCE_ROWS; r++)
-				memcpy(squared + r * stride + b * DISTANCE_LANES, block + r * DISTANCE_LANES,
-					   DISTANCE_LANES * sizeof(double));
-		}
-		for (int r = 0; r < DISTANCE_ROWS; r++)
-			KMeansPickNearest(w, i + r, squared + r * stride);
+		int			rows = (int) Min(DISTANCE_ROWS, x->rows - i);
+
 		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
 			CHECK_FOR_INTERRUPTS();
+		KMeansBlockDistances(w, i, rows, squared);
+		for (int r = 0; r < rows; r++)
+			KMeansPickNearest(w, i + r, squared + r * stride);
 	}
-	for (; i < x->rows; i++)
-		KMeansAssignRow(w, i, squared);
 	w->bounds_valid = true;
 	w->bounds_pending = false;
 	KMeansSums(w);
@@ -486,7 +503,6 @@ KMeansAssignPlain(KMeansWork *w, double *squared)
 {
 	const Matrix *x = w->x;
 	int			stride = w->blocks * DISTANCE_LANES;
-	double		block[DISTANCE_ROWS * DISTANCE_LANES];
 	int64		changed = 0;
 
 	for (int64 i = 0; i < x->rows; i += DISTANCE_ROWS)
@@ -495,19 +511,7 @@ KMeansAssignPlain(KMeansWork *w, double *squared)
 
 		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
 			CHECK_FOR_INTERRUPTS();
-		for (int b = 0; b < w->blocks; b++)
-		{
-			const double *packed = w->packed + (Size) b * w->dims * DISTANCE_LANES;
-
-			if (rows == DISTANCE_ROWS)
-				DistanceBlock(MatrixRow(x, i), w->dims, packed, block);
-			else
-				for (int r = 0; r < rows; r++)
-					DistanceToPacked(MatrixRow(x, i + r), packed, w->dims, block + r * DISTANCE_LANES);
-			for (int r = 0; r < rows; r++)
-				memcpy(squared + r * stride + b * DISTANCE_LANES, block + r * DISTANCE_LANES,
-					   DISTANCE_LANES * sizeof(double));
-		}
+		KMeansBlockDistances(w, i, rows, squared);
 		for (int r = 0; r < rows; r++)
 		{
 			const double *d = squared + r * stride;
@@ -721,7 +725,6 @@ KMeansHartigan(KMeansWork *w, int max_passes)
 	 */
 	if (bounded)
 	{
-		double		block[DISTANCE_ROWS * DISTANCE_LANES];
 		double	   *distances = palloc(MemoryProduct(DISTANCE_ROWS, w->blocks * DISTANCE_LANES * sizeof(double)));
 		int			stride = w->blocks * DISTANCE_LANES;
 
@@ -732,19 +735,7 @@ KMeansHartigan(KMeansWork *w, int max_passes)
 
 			if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
 				CHECK_FOR_INTERRUPTS();
-			for (int b = 0; b < w->blocks; b++)
-			{
-				const double *packed = w->packed + (Size) b * dims * DISTANCE_LANES;
-
-				if (rows == DISTANCE_ROWS)
-					DistanceBlock(MatrixRow(x, i), dims, packed, block);
-				else
-					for (int r = 0; r < rows; r++)
-						DistanceToPacked(MatrixRow(x, i + r), packed, dims, block + r * DISTANCE_LANES);
-				for (int r = 0; r < rows; r++)
-					memcpy(distances + r * stride + b * DISTANCE_LANES, block + r * DISTANCE_LANES,
-						   DISTANCE_LANES * sizeof(double));
-			}
+			KMeansBlockDistances(w, i, rows, distances);
 			for (int r = 0; r < rows; r++)
 			{
 				LaneSqrtAdd(w->far + (i + r) * k, distances + r * stride, drift, k);
