@@ -1126,7 +1126,7 @@ DECLARE
 	mean double precision;
 	x_low double precision;
 	x0 constant double precision := 150; x1 constant double precision := 690;
-	y0 constant double precision := 70; y1 constant double precision := 470;
+	y0 constant double precision := 80; y1 constant double precision := 470;
 	bands text := '';
 	labels text := '<g class="legend">';
 	rows_drawn integer;
@@ -1172,15 +1172,14 @@ BEGIN
 	ticks := segment.plot_ticks(x_low, 1, 6);
 	RETURN segment.svg_open(720, 540, 'Silhouette of every customer, by segment',
 			CASE WHEN step > 1
-				THEN format('segmentation %s: every %s. customer of %s, sorted within each segment', r.name, step, to_char(total, 'FM999,999,999'))
+				THEN format('segmentation %s: 1 in %s of %s customers, sorted within each segment', r.name, step, to_char(total, 'FM999,999,999'))
 				ELSE format('segmentation %s: all %s customers, sorted within each segment', r.name, to_char(total, 'FM999,999,999')) END)
 		|| bands || labels || '</g>'
 		|| segment.svg_x_axis(ticks, x_low, 1, y1 + 6, x0, x1, 'silhouette (-1 to 1; higher fits the segment better)')
 		|| format('<line x1="%1$s" y1="%2$s" x2="%1$s" y2="%3$s" stroke="#444444"/>', zero, y0, y1)
 		|| format('<line class="mean-line" x1="%1$s" y1="%2$s" x2="%1$s" y2="%3$s" stroke="#D55E00" stroke-width="2" stroke-dasharray="6,4"/>'
-				  '<text class="mean-label" x="%4$s" y="%5$s" fill="#D55E00" font-weight="bold">mean %6$s</text>',
-				  segment.plot_scale(mean, x_low, 1, x0, x1), y0 - 4, y1, segment.plot_scale(mean, x_low, 1, x0, x1) + 6,
-				  y0 + 8, round(mean::numeric, 3))
+				  '<text class="mean-label" x="%1$s" y="%4$s" text-anchor="middle" fill="#D55E00" font-weight="bold">mean %5$s</text>',
+				  segment.plot_scale(mean, x_low, 1, x0, x1), y0 - 4, y1, y0 - 9, round(mean::numeric, 3))
 		|| '</svg>';
 END
 $function$;
@@ -1208,3 +1207,78 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment.plot(text, text) IS 'a standalone SVG plot of a segmentation: elbow, clusters, profiles or silhouette';
+
+-- report(name): one self-contained HTML page (also well-formed XML) with the
+-- four plots and the profile, elbow and silhouette tables
+CREATE FUNCTION segment.report(name text)
+	RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations := segment.check_segmentation(name);
+	html text;
+	profile_rows text;
+	elbow_rows text;
+	silhouette_rows text;
+	header text;
+	means text;
+	m record;
+BEGIN
+	header := (SELECT string_agg(format('<th>%s</th>', segment.xml_text(replace(f, '_', ' '))), '' ORDER BY i)
+			   FROM unnest(r.features) WITH ORDINALITY AS u (f, i));
+	means := (SELECT string_agg(format('''<td>'' || segment.plot_number(%I) || ''</td>''', f || '_mean'), ' || ' ORDER BY i)
+			  FROM unnest(r.features) WITH ORDINALITY AS u (f, i));
+	EXECUTE format($sql$
+		SELECT string_agg('<tr><td><span class="swatch" style="background:' || segment.plot_colour(cluster) || '"></span>'
+			|| cluster || '</td><td class="label">' || segment.xml_text(label) || '</td><td>'
+			|| to_char(customers, 'FM999,999,999') || '</td><td>' || to_char(100 * share, 'FM990.0') || ' %%</td>'
+			|| %s || '</tr>', '' ORDER BY cluster) FROM %I.profiles $sql$, means, r.name)
+		INTO profile_rows;
+	EXECUTE format($sql$
+		SELECT string_agg(format('<tr%%s><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td></tr>',
+			CASE WHEN is_chosen THEN ' class="chosen"' ELSE '' END, k, to_char(inertia, 'FM999,999,999,990.0'),
+			to_char(silhouette, 'FM0.000'), to_char(davies_bouldin, 'FM990.000'), to_char(calinski_harabasz, 'FM999,999,990.0'),
+			concat_ws(', ', CASE WHEN is_elbow THEN 'elbow' END, CASE WHEN is_chosen THEN 'chosen' END)), '' ORDER BY k)
+		FROM %I.elbow $sql$, r.name)
+		INTO elbow_rows;
+	EXECUTE format($sql$
+		SELECT string_agg(format('<tr><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td></tr>',
+			coalesce(cluster::text, 'all'), to_char(customers, 'FM999,999,999'), to_char(mean_silhouette, 'FM0.000'),
+			to_char(min_silhouette, 'FM0.000'), to_char(max_silhouette, 'FM0.000')), '' ORDER BY cluster NULLS LAST)
+		FROM %I.silhouette $sql$, r.name)
+		INTO silhouette_rows;
+	EXECUTE format('SELECT * FROM %I.model', r.name) INTO m;
+
+	html := '<!DOCTYPE html>' || E'\n'
+		|| '<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><meta charset="utf-8"/>'
+		|| format('<title>Segmentation %s</title>', segment.xml_text(r.name))
+		|| '<style>body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#222;max-width:960px;margin:2em auto;padding:0 1em;line-height:1.4}'
+		|| 'h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}'
+		|| 'table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{padding:4px 9px;border-bottom:1px solid #e2e2e2;text-align:right}'
+		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}tr.chosen{font-weight:bold;background:#fff7e0}'
+		|| '.swatch{display:inline-block;width:10px;height:10px;margin-right:6px}figure{margin:1.5em 0}svg{max-width:100%;height:auto}'
+		|| 'p.note{color:#555;font-size:.9em}</style></head><body>'
+		|| format('<h1>Segmentation %s</h1>', segment.xml_text(r.name))
+		|| format('<p>%s segments of %s customers of <code>%s</code>, recency as of %s; fitted %s (seed %s).</p>',
+			m.k, to_char(m.customers_clustered, 'FM999,999,999'), segment.xml_text(r.source::text),
+			segment.xml_text(m.as_of::text), segment.xml_text(to_char(m.fitted_at, 'YYYY-MM-DD HH24:MI TZ')), m.seed)
+		|| '<h2>Segments</h2><p class="note">Means in original units.</p>'
+		|| '<table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th><th>share</th>'
+		|| header || '</tr></thead><tbody>' || profile_rows || '</tbody></table>'
+		|| '<figure>' || segment.plot_clusters(r) || '</figure>'
+		|| '<figure>' || segment.plot_profiles(r) || '</figure>'
+		|| '<h2>Choosing the number of segments</h2>'
+		|| '<table><thead><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Davies–Bouldin</th><th>Calinski–Harabasz</th><th class="label"></th></tr></thead><tbody>'
+		|| elbow_rows || '</tbody></table>'
+		|| '<figure>' || segment.plot_elbow(r) || '</figure>'
+		|| '<h2>Silhouette</h2>'
+		|| '<table><thead><tr><th>segment</th><th>customers</th><th>mean</th><th>min</th><th>max</th></tr></thead><tbody>'
+		|| silhouette_rows || '</tbody></table>'
+		|| '<figure>' || segment.plot_silhouette(r) || '</figure>'
+		|| '<p class="note">Made by the segment extension from the views of schema '
+		|| segment.xml_text(r.name) || '.</p></body></html>';
+	RETURN html;
+END
+$function$;
+COMMENT ON FUNCTION segment.report(text) IS 'one self-contained HTML page of a segmentation: plots, profiles, elbow and silhouette';
