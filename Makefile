@@ -34,6 +34,7 @@ REGRESS = \
 	clustering_errors \
 	clustering_data \
 	pipeline \
+	plots \
 	pipeline_concurrency \
 	pipeline_cron
 

@@ -1,0 +1,65 @@
+-- Pictures: every plot is a standalone SVG document and the report a
+-- self-contained page; both parse as XML and hold the expected elements
+SELECT kind, xml_is_well_formed_document(segment.plot('retail', kind)) AS well_formed,
+	length(segment.plot('retail', kind)) < 1000000 AS under_1_mb
+FROM unnest(ARRAY['elbow', 'clusters', 'profiles', 'silhouette']) AS kind;
+-- the elbow plot: one mark per candidate k, the chosen k and the elbow marked, a legend
+WITH svg AS (SELECT segment.plot('retail', 'elbow')::xml AS doc)
+SELECT (xpath('count(//*[@class="k-mark"])', doc))[1]::text::integer = (SELECT count(*) FROM retail.elbow) AS one_mark_per_k,
+	(xpath('count(//*[@class="silhouette-mark"])', doc))[1]::text::integer = (SELECT count(*) FROM retail.elbow) AS one_silhouette_mark_per_k,
+	(xpath('//*[@class="chosen-label"]/text()', doc))[1]::text = 'chosen k = ' || (SELECT k FROM retail.model) AS chosen_marked,
+	(xpath('count(//*[@class="elbow-mark"])', doc))[1]::text::integer = 1 AS one_elbow,
+	(xpath('count(//*[@class="legend-entry"])', doc))[1]::text::integer AS legend_entries,
+	(xpath('count(//*[@class="title"])', doc))[1]::text::integer = 1 AS titled,
+	(xpath('count(//*[@class="axis-title"])', doc))[1]::text::integer AS axis_titles
+FROM svg;
+-- the clusters plot: one legend entry and one group of points per segment, every customer drawn
+WITH svg AS (SELECT segment.plot('retail', 'clusters')::xml AS doc)
+SELECT (xpath('count(//*[@class="legend-entry"])', doc))[1]::text::integer = (SELECT k FROM retail.model) AS one_legend_entry_per_segment,
+	(xpath('count(//*[@class="cluster-points"])', doc))[1]::text::integer = (SELECT k FROM retail.model) AS one_group_per_segment,
+	(xpath('count(//*[local-name()="circle"])', doc))[1]::text::integer = (SELECT customers_clustered FROM retail.model) AS every_customer_drawn,
+	(xpath('count(//*[@class="axis-title"])', doc))[1]::text::integer AS axis_titles
+FROM svg;
+-- the profiles plot: one panel per feature, one box per segment and feature
+WITH svg AS (SELECT segment.plot('retail', 'profiles')::xml AS doc)
+SELECT (xpath('count(//*[@class="panel"])', doc))[1]::text::integer AS panels,
+	(xpath('count(//*[@class="box"])', doc))[1]::text::integer = (SELECT count(*) FROM retail.boxplots) AS one_box_per_row_of_boxplots,
+	(xpath('count(//*[@class="legend-entry"])', doc))[1]::text::integer = (SELECT k FROM retail.model) AS one_legend_entry_per_segment
+FROM svg;
+-- the silhouette plot: one band and one label per segment, the mean marked
+WITH svg AS (SELECT segment.plot('retail', 'silhouette')::xml AS doc)
+SELECT (xpath('count(//*[@class="silhouette-band"])', doc))[1]::text::integer = (SELECT k FROM retail.model) AS one_band_per_segment,
+	(xpath('count(//*[@class="legend-entry"])', doc))[1]::text::integer = (SELECT k FROM retail.model) AS one_legend_entry_per_segment,
+	(xpath('//*[@class="mean-label"]/text()', doc))[1]::text
+		= 'mean ' || round((SELECT mean_silhouette FROM retail.silhouette WHERE cluster IS NULL)::numeric, 3) AS mean_marked
+FROM svg;
+-- the report: well-formed, self-contained (no scripts, no fetches), with the plots and tables
+WITH page AS (SELECT segment.report('retail') AS html)
+SELECT xml_is_well_formed_document(html) AS well_formed,
+	(xpath('count(//*[local-name()="svg"])', html::xml))[1]::text::integer AS plots,
+	(xpath('count(//*[local-name()="table"])', html::xml))[1]::text::integer AS tables,
+	(xpath('count(//*[local-name()="td"][@class="label"])', html::xml))[1]::text::integer = (SELECT k FROM retail.model) AS one_row_per_segment,
+	html !~* '<script|https?://(?!www\.w3\.org/)|src=|@import|url\(' AS self_contained
+FROM page;
+-- xmllint agrees (files written as psql prints them)
+\pset format unaligned
+\pset tuples_only on
+\o results/plot_elbow.svg
+SELECT segment.plot('retail', 'elbow');
+\o results/plot_clusters.svg
+SELECT segment.plot('retail', 'clusters');
+\o results/plot_profiles.svg
+SELECT segment.plot('retail', 'profiles');
+\o results/plot_silhouette.svg
+SELECT segment.plot('retail', 'silhouette');
+\o results/report.html
+SELECT segment.report('retail');
+\o
+\! for f in results/plot_elbow.svg results/plot_clusters.svg results/plot_profiles.svg results/plot_silhouette.svg results/report.html; do xmllint --noout "$f" && echo "$f: well-formed"; done
+\pset format aligned
+\pset tuples_only off
+-- errors
+SELECT error_of($$ SELECT segment.plot('retail', 'pie') $$);
+SELECT error_of($$ SELECT segment.plot('retail', NULL) $$);
+SELECT error_of($$ SELECT segment.plot('no_such_segmentation', 'elbow') $$);
+SELECT error_of($$ SELECT segment.report('no_such_segmentation') $$);
