@@ -797,7 +797,7 @@ COMMENT ON FUNCTION segment.plot_number(double precision) IS 'a short label for 
 -- Raise the error for a name that is no segmentation the caller can see
 CREATE FUNCTION segment.check_segmentation(name text)
 	RETURNS segment.segmentations
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
@@ -884,7 +884,7 @@ COMMENT ON FUNCTION segment.svg_x_axis(double precision[], double precision, dou
 -- The elbow plot: inertia and silhouette against k, the elbow and the chosen k marked
 CREATE FUNCTION segment.plot_elbow(r segment.segmentations)
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
@@ -963,7 +963,7 @@ COMMENT ON FUNCTION segment.plot_elbow(segment.segmentations) IS 'SVG of the elb
 CREATE FUNCTION segment.svg_cluster_legend(r segment.segmentations, x double precision, y double precision,
 		columns integer, column_width double precision)
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
@@ -990,7 +990,7 @@ COMMENT ON FUNCTION segment.svg_cluster_legend(segment.segmentations, double pre
 -- The clusters plot: customers on the first two principal components
 CREATE FUNCTION segment.plot_clusters(r segment.segmentations)
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
@@ -1045,7 +1045,7 @@ COMMENT ON FUNCTION segment.plot_clusters(segment.segmentations) IS 'SVG scatter
 -- The profiles plot: box plots of each clustering feature by segment
 CREATE FUNCTION segment.plot_profiles(r segment.segmentations)
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
@@ -1116,7 +1116,7 @@ COMMENT ON FUNCTION segment.plot_profiles(segment.segmentations) IS 'SVG box plo
 -- The silhouette plot: each segment's silhouettes, sorted, as a band
 CREATE FUNCTION segment.plot_silhouette(r segment.segmentations)
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
@@ -1188,7 +1188,7 @@ COMMENT ON FUNCTION segment.plot_silhouette(segment.segmentations) IS 'SVG of th
 -- plot(name, kind): a standalone SVG document of a segmentation
 CREATE FUNCTION segment.plot(name text, kind text)
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
@@ -1212,7 +1212,7 @@ COMMENT ON FUNCTION segment.plot(text, text) IS 'a standalone SVG plot of a segm
 -- four plots and the profile, elbow and silhouette tables
 CREATE FUNCTION segment.report(name text)
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE

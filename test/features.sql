@@ -29,8 +29,8 @@ SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
 	JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 	WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'segment')
-		AND p.proparallel <> 's' AND p.provolatile <> 'v' $$,
-	'every IMMUTABLE or STABLE function of the extension is PARALLEL SAFE');
+		AND ((p.provolatile = 'i' AND p.proparallel <> 's') OR (p.provolatile = 's' AND p.proparallel = 'u')) $$,
+	'IMMUTABLE functions are PARALLEL SAFE, STABLE ones at least PARALLEL RESTRICTED');
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
 	JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
