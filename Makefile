@@ -4,6 +4,7 @@
 #   make test                 install what is missing, then run every test in a throwaway cluster
 #   make demo                 segment the bundled Online Retail data (DEMO_DB=... to use your own database)
 #   make bench                benchmarks on the bundled data
+#   make browser-check        render the demo's pictures in headless Chromium, fail if blank or clipped
 
 EXTENSION = segment
 MODULE_big = segment
@@ -61,13 +62,15 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test demo bench
+.PHONY: test demo bench browser-check
 test:
 	@tools/test.sh
 demo:
 	@tools/demo.sh
 bench:
 	@tools/bench.sh
+browser-check:
+	@tools/browser-check.sh
 
 # The bitcode for JIT inlining gets the same floating-point rules
 override BITCODE_CFLAGS += -ffp-contract=off -fno-math-errno

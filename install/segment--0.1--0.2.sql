@@ -1225,10 +1225,18 @@ DECLARE
 	means text;
 	m record;
 BEGIN
+	-- the key features in the table (all of them are in the profiles view)
 	header := (SELECT string_agg(format('<th>%s</th>', segment.xml_text(replace(f, '_', ' '))), '' ORDER BY i)
-			   FROM unnest(r.features) WITH ORDINALITY AS u (f, i));
-	means := (SELECT string_agg(format('''<td>'' || segment.plot_number(%I) || ''</td>''', f || '_mean'), ' || ' ORDER BY i)
-			  FROM unnest(r.features) WITH ORDINALITY AS u (f, i));
+			   FROM unnest(r.features) WITH ORDINALITY AS u (f, i)
+			   WHERE f IN ('recency_days', 'invoices', 'invoices_per_month', 'total_amount', 'avg_invoice_amount',
+						   'mean_days_between', 'domestic'));
+	means := (SELECT string_agg(CASE WHEN f = 'domestic'
+					THEN '''<td>'' || to_char(100 * domestic_mean, ''FM990'') || '' %</td>'''
+					ELSE format('''<td>'' || to_char(%I, ''FM999,999,990.0'') || ''</td>''', f || '_mean') END,
+					' || ' ORDER BY i)
+			  FROM unnest(r.features) WITH ORDINALITY AS u (f, i)
+			  WHERE f IN ('recency_days', 'invoices', 'invoices_per_month', 'total_amount', 'avg_invoice_amount',
+						  'mean_days_between', 'domestic'));
 	EXECUTE format($sql$
 		SELECT string_agg('<tr><td><span class="swatch" style="background:' || segment.plot_colour(cluster) || '"></span>'
 			|| cluster || '</td><td class="label">' || segment.xml_text(label) || '</td><td>'
@@ -1255,8 +1263,9 @@ BEGIN
 		|| format('<title>Segmentation %s</title>', segment.xml_text(r.name))
 		|| '<style>body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#222;max-width:960px;margin:2em auto;padding:0 1em;line-height:1.4}'
 		|| 'h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}'
-		|| 'table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{padding:4px 9px;border-bottom:1px solid #e2e2e2;text-align:right}'
-		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}tr.chosen{font-weight:bold;background:#fff7e0}'
+		|| 'table{border-collapse:collapse;margin:1em 0;font-size:.85em}th,td{padding:4px 9px;border-bottom:1px solid #e2e2e2;text-align:right}'
+		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}td{white-space:nowrap}tr.chosen{font-weight:bold;background:#fff7e0}'
+		|| 'div.wide{overflow-x:auto}'
 		|| '.swatch{display:inline-block;width:10px;height:10px;margin-right:6px}figure{margin:1.5em 0}svg{max-width:100%;height:auto}'
 		|| 'p.note{color:#555;font-size:.9em}</style></head><body>'
 		|| format('<h1>Segmentation %s</h1>', segment.xml_text(r.name))
@@ -1264,8 +1273,8 @@ BEGIN
 			m.k, to_char(m.customers_clustered, 'FM999,999,999'), segment.xml_text(r.source::text),
 			segment.xml_text(m.as_of::text), segment.xml_text(to_char(m.fitted_at, 'YYYY-MM-DD HH24:MI TZ')), m.seed)
 		|| '<h2>Segments</h2><p class="note">Means in original units.</p>'
-		|| '<table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th><th>share</th>'
-		|| header || '</tr></thead><tbody>' || profile_rows || '</tbody></table>'
+		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th><th>share</th>'
+		|| header || '</tr></thead><tbody>' || profile_rows || '</tbody></table></div>'
 		|| '<figure>' || segment.plot_clusters(r) || '</figure>'
 		|| '<figure>' || segment.plot_profiles(r) || '</figure>'
 		|| '<h2>Choosing the number of segments</h2>'

@@ -26,6 +26,7 @@ packages_for() {
 		build|demo) echo "$build" ;;
 		test) echo "$build postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-cron libxml2-utils python3-sklearn" ;;
 		bench) echo "$build python3-sklearn python3-pandas python3-psycopg2 libopenblas0-pthread" ;;
+		browser) echo "$build chromium python3-pil fonts-dejavu-core" ;;
 	esac
 }
 

@@ -40,3 +40,20 @@ SELECT coalesce(cluster::text, 'all') AS cluster, customers, round(mean_silhouet
 FROM retail.silhouette ORDER BY cluster NULLS LAST;
 
 \echo 'The views a BI tool reads: retail.features, assignments, profiles, elbow, silhouette, boxplots, pca, model'
+
+-- The pictures, written as psql prints them
+\! mkdir -p out
+\pset format unaligned
+\pset tuples_only on
+\o out/elbow.svg
+SELECT segment.plot('retail', 'elbow');
+\o out/clusters.svg
+SELECT segment.plot('retail', 'clusters');
+\o out/profiles.svg
+SELECT segment.plot('retail', 'profiles');
+\o out/silhouette.svg
+SELECT segment.plot('retail', 'silhouette');
+\o out/report.html
+SELECT segment.report('retail');
+\o
+\echo 'Pictures written: out/report.html (open it in a browser), out/elbow.svg, out/clusters.svg, out/profiles.svg, out/silhouette.svg'
