@@ -36,6 +36,7 @@ REGRESS = \
 	clustering_data \
 	pipeline \
 	plots \
+	fuzz \
 	pipeline_concurrency \
 	pipeline_cron
 

@@ -28,6 +28,15 @@ if [ "$prove_status" -ne 0 ] && [ "$tap_failed" -eq 0 ]; then
 	tap_failed=1	# a file died or planned more tests than it ran
 fi
 
+# No backend may have died during the run: look in the cluster's log
+crashes=0
+log=$(pg_lsclusters -h 2>/dev/null | awk -v port="$PGPORT" '$3 == port { print $7 }')
+if [ -n "$log" ] && [ -r "$log" ]; then
+	crashes=$(grep -c "terminated by signal" "$log" || true)
+	echo "server log: $crashes backends terminated by a signal"
+fi
+[ "$crashes" -eq 0 ] || regress_failed=$((regress_failed + 1))
+
 passed=$((regress_passed + tap_passed))
 failed=$((regress_failed + tap_failed))
 echo "pg_regress: $regress_passed passed, $regress_failed failed; pgTAP: $tap_passed passed, $tap_failed failed"
