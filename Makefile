@@ -37,6 +37,7 @@ REGRESS = \
 	pipeline \
 	plots \
 	fuzz \
+	interrupts \
 	pipeline_concurrency \
 	pipeline_cron
 
