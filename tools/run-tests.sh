@@ -28,6 +28,11 @@ if [ "$prove_status" -ne 0 ] && [ "$tap_failed" -eq 0 ]; then
 	tap_failed=1	# a file died or planned more tests than it ran
 fi
 
+# Readers during repeated refreshes (pgbench on loopback, bounded)
+test/load/refresh_under_load.sh contrib_regression 2>&1 | tee results/load.log
+tap_passed=$((tap_passed + $(grep -c '^ok ' results/load.log || true)))
+tap_failed=$((tap_failed + $(grep -c '^not ok ' results/load.log || true)))
+
 # No backend may have died during the run: look in the cluster's log
 crashes=0
 log=$(pg_lsclusters -h 2>/dev/null | awk -v port="$PGPORT" '$3 == port { print $7 }')
