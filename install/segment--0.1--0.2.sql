@@ -23,6 +23,15 @@ CREATE FUNCTION segment.kneedle(x double precision[], y double precision[])
 COMMENT ON FUNCTION segment.kneedle(double precision[], double precision[]) IS
 	'position (1-based) of the Kneedle elbow of a convex decreasing curve y over x, as segment.elbow marks it';
 
+-- Exact silhouettes up to this many clustered customers (O(n^2)); a seeded sample beyond
+CREATE FUNCTION segment.silhouette_limit()
+	RETURNS integer
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS 'SELECT 20000';
+COMMENT ON FUNCTION segment.silhouette_limit() IS
+	'number of clustered customers up to which the pipeline computes exact silhouettes; beyond it, a seeded sample of that many';
+
 -- The clustering features of a customer, transformed (see the README):
 -- log1p of days and counts, signed log1p of amounts; one-off buyers'
 -- time between purchases is the time since their only purchase.  A plain
@@ -247,10 +256,13 @@ BEGIN
 		country, r.price_column, as_of);
 	EXECUTE format('CREATE UNIQUE INDEX ON %I.features (customer_id)', segmentation);
 
+	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
+	-- beyond that for a seeded sample of that many (ids match the view's row_id)
 	silhouette_source := format(
-		'SELECT row_number() OVER (ORDER BY f.customer_id), segment.scale(%2$s, r.model_scaler), '
-		'segment.kmeans_assign(segment.scale(%2$s, r.model_scaler), r.model) FROM %1$I.features f, %3$s r '
-		'WHERE f.invoices > 0', segmentation, vector, registry);
+		'SELECT id, vec, segment.kmeans_assign(vec, model) FROM ('
+		'SELECT row_number() OVER (ORDER BY f.customer_id) AS id, segment.scale(%2$s, r.model_scaler) AS vec, '
+		'r.model, md5(f.customer_id::text) AS draw FROM %1$I.features f, %3$s r WHERE f.invoices > 0) AS c '
+		'ORDER BY draw LIMIT segment.silhouette_limit()', segmentation, vector, registry);
 	EXECUTE format($sql$
 		CREATE MATERIALIZED VIEW %1$I.assignments AS
 		WITH r AS MATERIALIZED %2$s,
@@ -294,7 +306,8 @@ BEGIN
 	EXECUTE format($sql$
 		CREATE MATERIALIZED VIEW %1$I.silhouette AS
 		SELECT cluster, count(*) AS customers, avg(silhouette) AS mean_silhouette,
-			min(silhouette) AS min_silhouette, max(silhouette) AS max_silhouette
+			min(silhouette) AS min_silhouette, max(silhouette) AS max_silhouette,
+			count(silhouette) AS sample_size
 		FROM %1$I.assignments WHERE cluster IS NOT NULL
 		GROUP BY GROUPING SETS ((cluster), ())
 		WITH NO DATA $sql$, segmentation);
@@ -365,7 +378,7 @@ BEGIN
 			('assignments', 'customer_id', 'the customer'),
 			('assignments', 'cluster', 'segment number (profiles.cluster)'),
 			('assignments', 'distance', 'Euclidean distance to the segment centre, in standardized units'),
-			('assignments', 'silhouette', 'silhouette of the customer (-1 to 1, higher fits its segment better)'),
+			('assignments', 'silhouette', 'silhouette of the customer (-1 to 1, higher fits its segment better); beyond segment.silhouette_limit() clustered customers, only for a seeded sample of that many, NULL for the others'),
 			('assignments', 'pc1', 'coordinate on the first principal component'),
 			('assignments', 'pc2', 'coordinate on the second principal component'),
 			('profiles', NULL, 'one row per segment: readable label, size, and per clustering feature its mean in original units and its mean z-score'),
@@ -376,7 +389,7 @@ BEGIN
 			('elbow', NULL, 'one row per candidate number of segments: inertia and scores; is_chosen marks the k of the model'),
 			('elbow', 'k', 'number of segments'),
 			('elbow', 'inertia', 'k-means inertia (sum of squared distances to the centres)'),
-			('elbow', 'silhouette', 'mean silhouette (higher is better)'),
+			('elbow', 'silhouette', 'mean silhouette (higher is better); over a seeded sample of segment.silhouette_limit() customers beyond that many'),
 			('elbow', 'davies_bouldin', 'Davies-Bouldin index (lower is better)'),
 			('elbow', 'calinski_harabasz', 'Calinski-Harabasz index (higher is better)'),
 			('elbow', 'is_elbow', 'the Kneedle elbow of the inertia curve'),
@@ -387,6 +400,7 @@ BEGIN
 			('silhouette', 'mean_silhouette', 'mean silhouette'),
 			('silhouette', 'min_silhouette', 'lowest silhouette'),
 			('silhouette', 'max_silhouette', 'highest silhouette'),
+			('silhouette', 'sample_size', 'customers whose silhouette is in the statistics: all, up to segment.silhouette_limit() clustered customers; a seeded sample of that many beyond'),
 			('boxplots', NULL, 'one row per segment and clustering feature: the five numbers and whiskers of a box plot, in original units'),
 			('boxplots', 'cluster', 'segment number'),
 			('boxplots', 'feature', 'clustering feature'),
@@ -576,7 +590,8 @@ BEGIN
 		labelled := 'SELECT id, vec, cluster FROM pg_temp.segment_refresh_vectors';
 		INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
 			calinski_harabasz, smallest_share, is_elbow, is_chosen)
-		VALUES (segmentation, candidate, (fitted).inertia, segment.silhouette(labelled),
+		VALUES (segmentation, candidate, (fitted).inertia,
+			segment.silhouette(labelled, CASE WHEN n > segment.silhouette_limit() THEN segment.silhouette_limit() END, r.seed),
 			segment.davies_bouldin(labelled), segment.calinski_harabasz(labelled),
 			(SELECT min(c)::double precision / n FROM (
 				SELECT count(*) AS c FROM pg_temp.segment_refresh_vectors GROUP BY cluster) AS sizes),

@@ -38,7 +38,8 @@ FROM retail.elbow;
 -- the views agree with the building blocks: the overall silhouette row is
 -- the mean of the assignments' silhouettes, which is segment.silhouette
 SELECT abs(s.mean_silhouette - (SELECT avg(silhouette) FROM retail.assignments)) < 1e-12 AS overall_row_is_mean,
-	abs(s.mean_silhouette - e.silhouette) < 1e-12 AS equals_elbow_score
+	abs(s.mean_silhouette - e.silhouette) < 1e-12 AS equals_elbow_score,
+	s.sample_size = s.customers AS exact_below_the_limit
 FROM retail.silhouette s, retail.elbow e WHERE s.cluster IS NULL AND e.is_chosen;
 -- box plots: ordered five numbers, whiskers inside, one row per segment and feature
 SELECT count(*) = (SELECT k FROM retail.model) * 10 AS rows_per_segment_and_feature,
