@@ -1,0 +1,51 @@
+-- tools/bench_scale.sql: the scale benchmark, run by tools/bench.sh when
+-- SCALE > 1: the bundled lines copied :scale times (new customer ids and
+-- invoice numbers, same times), then the targets of a large segmentation
+\set QUIET on
+\pset footer off
+\timing off
+\echo 'building' :scale 'copies of the bundled data ...'
+INSERT INTO invoices
+SELECT invoice_no || '-' || copy, stock_code, description, quantity, invoice_date, unit_price,
+	customer_id + copy * 100000, country
+FROM invoices, generate_series(1, :scale - 1) AS copy;
+VACUUM ANALYZE invoices;
+SELECT count(*) AS invoice_lines, count(DISTINCT customer_id) AS customers FROM invoices;
+\i tools/bench_harness.sql
+
+\echo 'customer_features grouped by customer: no parallel workers against two (median of 3)'
+CREATE TEMP TABLE parallel_timings (workers integer, median_ms numeric);
+SET max_parallel_workers_per_gather = 0;
+INSERT INTO parallel_timings SELECT 0, median_ms FROM pg_temp.bench(ARRAY['serial'],
+	ARRAY[$$SELECT count(s) FROM (SELECT customer_id, segment.customer_features(invoice_no, invoice_date, quantity, unit_price)
+		FROM invoices WHERE customer_id IS NOT NULL GROUP BY customer_id) AS s$$], 3);
+SET max_parallel_workers_per_gather = 2;
+INSERT INTO parallel_timings SELECT 2, median_ms FROM pg_temp.bench(ARRAY['parallel'],
+	ARRAY[$$SELECT count(s) FROM (SELECT customer_id, segment.customer_features(invoice_no, invoice_date, quantity, unit_price)
+		FROM invoices WHERE customer_id IS NOT NULL GROUP BY customer_id) AS s$$], 3);
+RESET max_parallel_workers_per_gather;
+SELECT * FROM parallel_timings ORDER BY workers;
+SELECT round(s.median_ms / p.median_ms, 2) AS parallel_speedup FROM parallel_timings s, parallel_timings p
+WHERE s.workers = 0 AND p.workers = 2 \gset
+
+\echo 'create_segmentation end to end, in a fresh backend'
+\connect
+\set QUIET on
+SELECT clock_timestamp() AS started \gset
+SELECT segment.create_segmentation('scaled', 'invoices') \g /dev/null
+SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz)::numeric, 1) AS create_seconds \gset
+SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+) kB'))[1]::bigint / 1024 AS peak_mb \gset
+SELECT k, customers_clustered FROM scaled.model;
+SELECT cluster, label, customers, round(100 * share::numeric, 1) AS share_pct FROM scaled.profiles ORDER BY cluster;
+SELECT coalesce(cluster::text, 'all') AS cluster, customers, sample_size, round(mean_silhouette::numeric, 3) AS mean_silhouette
+FROM scaled.silhouette ORDER BY cluster NULLS LAST;
+
+\echo 'target: create_segmentation within 60 s:               ' :create_seconds 's'
+\echo 'target: peak resident memory of the backend under 1 GB:' :peak_mb 'MB'
+\echo 'target: 2 parallel workers at least 1.6x faster:       ' :parallel_speedup 'x'
+SELECT (:create_seconds <= 60 AND :peak_mb < 1024 AND :parallel_speedup >= 1.6) AS targets_met \gset
+\if :targets_met
+\echo 'all scale targets met'
+\else
+DO $$ BEGIN RAISE EXCEPTION 'a scale target was missed'; END $$;
+\endif
