@@ -89,7 +89,8 @@ CREATE TABLE segment.segmentations (
 	pca segment.pca_model,
 	labels text[],
 	features text[],
-	customers_clustered bigint
+	customers_clustered bigint,
+	fitted_rows bigint
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
@@ -116,6 +117,7 @@ COMMENT ON COLUMN segment.segmentations.pca IS 'principal components of the mode
 COMMENT ON COLUMN segment.segmentations.labels IS 'readable name of each segment, by cluster number';
 COMMENT ON COLUMN segment.segmentations.features IS 'names of the clustering features, in vector order';
 COMMENT ON COLUMN segment.segmentations.customers_clustered IS 'customers with a purchase, the rows clustered';
+COMMENT ON COLUMN segment.segmentations.fitted_rows IS 'customers the model was fitted on: all of them, or a seeded sample when they do not fit maintenance_work_mem';
 ALTER TABLE segment.segmentations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY segmentations_of_owner ON segment.segmentations
 	USING (pg_catalog.pg_has_role(owner, 'USAGE'))
@@ -257,12 +259,14 @@ BEGIN
 	EXECUTE format('CREATE UNIQUE INDEX ON %I.features (customer_id)', segmentation);
 
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
-	-- beyond that for a seeded sample of that many (ids match the view's row_id)
+	-- beyond that (or beyond the rows the model was fitted on) for a seeded
+	-- sample of that many (ids match the view's row_id)
 	silhouette_source := format(
 		'SELECT id, vec, segment.kmeans_assign(vec, model) FROM ('
 		'SELECT row_number() OVER (ORDER BY f.customer_id) AS id, segment.scale(%2$s, r.model_scaler) AS vec, '
 		'r.model, md5(f.customer_id::text) AS draw FROM %1$I.features f, %3$s r WHERE f.invoices > 0) AS c '
-		'ORDER BY draw LIMIT segment.silhouette_limit()', segmentation, vector, registry);
+		'ORDER BY draw LIMIT least(segment.silhouette_limit(), '
+		'(SELECT fitted_rows FROM segment.segmentations WHERE name = %4$L))', segmentation, vector, registry, segmentation);
 	EXECUTE format($sql$
 		CREATE MATERIALIZED VIEW %1$I.assignments AS
 		WITH r AS MATERIALIZED %2$s,
@@ -348,7 +352,7 @@ BEGIN
 	EXECUTE format($sql$
 		CREATE MATERIALIZED VIEW %1$I.model AS
 		SELECT (r.model).k, r.seed, r.used_as_of AS as_of, r.fitted_at, (r.model).iterations,
-			(r.model).inertia, r.customers_clustered
+			(r.model).inertia, r.customers_clustered, r.fitted_rows
 		FROM %2$s AS r
 		WITH NO DATA $sql$, segmentation, registry);
 	EXECUTE format('CREATE UNIQUE INDEX ON %I.model (k)', segmentation);
@@ -424,7 +428,8 @@ BEGIN
 			('model', 'fitted_at', 'when the refresh committed'),
 			('model', 'iterations', 'Lloyd iterations of the best k-means run'),
 			('model', 'inertia', 'k-means inertia'),
-			('model', 'customers_clustered', 'customers with a purchase, the customers clustered')
+			('model', 'customers_clustered', 'customers with a purchase, the customers clustered'),
+			('model', 'fitted_rows', 'customers the model was fitted on: all clustered customers, or a seeded sample of them when their vectors do not fit maintenance_work_mem (every customer is assigned all the same)')
 		) AS c (view, column_name, text)
 	LOOP
 		IF comment.column_name IS NULL THEN
@@ -529,6 +534,7 @@ DECLARE
 	dims integer;
 	reference_time timestamp;
 	caller_time_zone text;
+	fit_rows bigint;
 BEGIN
 	-- one refresh of a segmentation at a time: the row lock waits for another
 	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
@@ -555,7 +561,7 @@ BEGIN
 	END IF;
 	EXECUTE format('CREATE TEMP TABLE segment_refresh_vectors AS
 					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %s AS raw,
-						NULL::double precision[] AS vec, NULL::integer AS cluster
+						NULL::double precision[] AS vec, NULL::integer AS cluster, true AS in_fit
 					FROM %I.features f, (SELECT $1 AS domestic_country) r WHERE f.invoices > 0', vector, segmentation)
 		USING r.domestic_country;
 	SELECT count(*) INTO n FROM pg_temp.segment_refresh_vectors;
@@ -578,20 +584,29 @@ BEGIN
 	UPDATE pg_temp.segment_refresh_vectors SET vec = segment.scale(raw, new_model_scaler);
 	ANALYZE pg_temp.segment_refresh_vectors;
 
+	-- bounded memory: when the vectors (and the fits' working memory) do not
+	-- fit maintenance_work_mem, fit on a seeded sample and assign every row
+	fit_rows := least(n, floor(pg_size_bytes(current_setting('maintenance_work_mem'))
+		/ (16.0 * array_length(new_model_scaler.mean, 1) + 400))::bigint);
+	IF fit_rows < n THEN
+		UPDATE pg_temp.segment_refresh_vectors v SET in_fit = v.id IN (
+			SELECT id FROM pg_temp.segment_refresh_vectors ORDER BY md5(id::text || r.seed::text), id LIMIT fit_rows);
+	END IF;
+
 	-- every candidate k with its scores
 	k_max := least(10, n - 1);
 	-- (each k fitted as segment.elbow and segment.kmeans_fit fit it)
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
 	candidates := ARRAY(SELECT generate_series(2, k_max) UNION SELECT r.k WHERE r.k IS NOT NULL ORDER BY 1);
 	FOREACH candidate IN ARRAY candidates LOOP
-		fitted := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors', candidate, 10, 300, 1e-4, r.seed);
+		fitted := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', candidate, 10, 300, 1e-4, r.seed);
 		models := models || fitted;
 		UPDATE pg_temp.segment_refresh_vectors v SET cluster = segment.kmeans_assign(v.vec, fitted);
-		labelled := 'SELECT id, vec, cluster FROM pg_temp.segment_refresh_vectors';
+		labelled := 'SELECT id, vec, cluster FROM pg_temp.segment_refresh_vectors WHERE in_fit';
 		INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
 			calinski_harabasz, smallest_share, is_elbow, is_chosen)
 		VALUES (segmentation, candidate, (fitted).inertia,
-			segment.silhouette(labelled, CASE WHEN n > segment.silhouette_limit() THEN segment.silhouette_limit() END, r.seed),
+			segment.silhouette(labelled, CASE WHEN fit_rows > segment.silhouette_limit() THEN segment.silhouette_limit() END, r.seed),
 			segment.davies_bouldin(labelled), segment.calinski_harabasz(labelled),
 			(SELECT min(c)::double precision / n FROM (
 				SELECT count(*) AS c FROM pg_temp.segment_refresh_vectors GROUP BY cluster) AS sizes),
@@ -620,6 +635,12 @@ BEGIN
 	new_model := models[array_position(candidates, chosen)];
 	UPDATE segment.segmentation_scores s SET is_chosen = (s.k = chosen) WHERE s.name = segmentation;
 
+	-- a model fitted on a sample reports the inertia of all the customers
+	IF fit_rows < n THEN
+		new_model.inertia := (SELECT sum(segment.kmeans_distance(v.vec, new_model) ^ 2)
+							  FROM pg_temp.segment_refresh_vectors v);
+	END IF;
+
 	-- keep the previous model's numbers: match the centroids
 	dims := (new_model).dims;
 	IF r.model IS NOT NULL AND (r.model).dims = dims THEN
@@ -642,9 +663,10 @@ BEGIN
 		scaler = new_scaler,
 		model_scaler = new_model_scaler,
 		model = new_model,
-		pca = segment.pca_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors', least(2, dims)),
+		pca = segment.pca_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', least(2, dims)),
 		labels = segment.segmentation_labels((new_model).centroids, r.country_column IS NOT NULL),
-		customers_clustered = n
+		customers_clustered = n,
+		fitted_rows = fit_rows
 	WHERE s.name = segmentation;
 	DROP TABLE pg_temp.segment_refresh_vectors;
 

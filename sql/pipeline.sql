@@ -82,6 +82,18 @@ SELECT segment.drop_segmentation('growing');
 SELECT to_regnamespace('growing') IS NULL AS schema_dropped,
 	NOT EXISTS (SELECT FROM segment.segmentations WHERE name = 'growing') AS record_dropped;
 
+-- Bounded memory: when the vectors do not fit maintenance_work_mem, the model
+-- is fitted on a seeded sample and every customer is still assigned
+SET maintenance_work_mem = '2MB';
+SELECT segment.create_segmentation('small_memory', 'invoices', k => 3);
+RESET maintenance_work_mem;
+SELECT m.fitted_rows < m.customers_clustered AS fitted_on_a_sample,
+	(SELECT count(*) FROM small_memory.assignments WHERE cluster IS NOT NULL) = m.customers_clustered AS every_customer_assigned,
+	(SELECT sample_size FROM small_memory.silhouette WHERE cluster IS NULL) <= m.fitted_rows AS silhouettes_sampled,
+	m.inertia <= 1.01 * (SELECT inertia FROM retail.elbow WHERE k = 3) AS inertia_within_1_percent
+FROM small_memory.model AS m;
+SELECT segment.drop_segmentation('small_memory');
+
 -- Names and column mappings cannot inject SQL; bad arguments get clear errors
 SELECT error_of($$ SELECT segment.create_segmentation('x; DROP TABLE invoices; --', 'invoices') $$);
 SELECT error_of($$ SELECT segment.create_segmentation('Robert"); DROP TABLE invoices;--', 'invoices') $$);

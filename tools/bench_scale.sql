@@ -40,6 +40,19 @@ SELECT cluster, label, customers, round(100 * share::numeric, 1) AS share_pct FR
 SELECT coalesce(cluster::text, 'all') AS cluster, customers, sample_size, round(mean_silhouette::numeric, 3) AS mean_silhouette
 FROM scaled.silhouette ORDER BY cluster NULLS LAST;
 
+\echo 'bounded memory: the same segmentation with maintenance_work_mem = 8MB fits on a seeded sample'
+SET maintenance_work_mem = '8MB';
+SELECT clock_timestamp() AS started \gset
+SELECT segment.create_segmentation('scaled_sample', 'invoices') \g /dev/null
+SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz)::numeric, 1) AS sampled_seconds;
+RESET maintenance_work_mem;
+SELECT f.fitted_rows AS full_fit_rows, s.fitted_rows AS sampled_fit_rows, f.k AS full_k, s.k AS sampled_k,
+	round(f.inertia::numeric, 1) AS full_inertia, round(s.inertia::numeric, 1) AS sampled_inertia,
+	round((100 * (s.inertia / f.inertia - 1))::numeric, 3) AS inertia_cost_pct
+FROM scaled.model AS f, scaled_sample.model AS s;
+SELECT round(100 * avg((a.cluster = b.cluster)::integer)::numeric, 1) AS same_segment_pct
+FROM scaled.assignments AS a JOIN scaled_sample.assignments AS b USING (customer_id) WHERE a.cluster IS NOT NULL;
+
 \echo 'target: create_segmentation within 60 s:               ' :create_seconds 's'
 \echo 'target: peak resident memory of the backend under 1 GB:' :peak_mb 'MB'
 \echo 'target: 2 parallel workers at least 1.6x faster:       ' :parallel_speedup 'x'
