@@ -40,10 +40,11 @@ SELECT cluster, label, customers, round(100 * share::numeric, 1) AS share_pct FR
 SELECT coalesce(cluster::text, 'all') AS cluster, customers, sample_size, round(mean_silhouette::numeric, 3) AS mean_silhouette
 FROM scaled.silhouette ORDER BY cluster NULLS LAST;
 
-\echo 'bounded memory: the same segmentation with maintenance_work_mem = 8MB fits on a seeded sample'
+\echo 'bounded memory: the same segmentation (same k) with maintenance_work_mem = 8MB fits on a seeded sample'
+SELECT k AS full_k FROM scaled.model \gset
 SET maintenance_work_mem = '8MB';
 SELECT clock_timestamp() AS started \gset
-SELECT segment.create_segmentation('scaled_sample', 'invoices') \g /dev/null
+SELECT segment.create_segmentation('scaled_sample', 'invoices', k => :full_k) \g /dev/null
 SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz)::numeric, 1) AS sampled_seconds;
 RESET maintenance_work_mem;
 SELECT f.fitted_rows AS full_fit_rows, s.fitted_rows AS sampled_fit_rows, f.k AS full_k, s.k AS sampled_k,
