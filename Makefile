@@ -5,6 +5,7 @@
 #   make demo                 segment the bundled Online Retail data (DEMO_DB=... to use your own database)
 #   make bench                benchmarks on the bundled data
 #   make browser-check        render the demo's pictures in headless Chromium, fail if blank or clipped
+#   make valgrind-check       regression tests with the server under valgrind memcheck (slow)
 
 EXTENSION = segment
 MODULE_big = segment
@@ -64,7 +65,7 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test demo bench browser-check
+.PHONY: test demo bench browser-check valgrind-check
 test:
 	@tools/test.sh
 demo:
@@ -73,6 +74,8 @@ bench:
 	@tools/bench.sh
 browser-check:
 	@tools/browser-check.sh
+valgrind-check:
+	@tools/valgrind-check.sh
 
 # The bitcode for JIT inlining gets the same floating-point rules
 override BITCODE_CFLAGS += -ffp-contract=off -fno-math-errno
