@@ -82,8 +82,8 @@ BEGIN
 		END;
 		EXIT WHEN clock_timestamp() - started > interval '60 seconds';
 	END LOOP;
-	RAISE NOTICE 'fuzz: % calls, internal errors: %', CASE WHEN calls >= 100 THEN 'at least 100' ELSE calls::text END,
-		coalesce(array_length(internal, 1), 0);
+	-- (the count of calls depends on the machine's speed: bounded by 60 s)
+	RAISE NOTICE 'fuzz: at least 20 calls: %, internal errors: %', calls >= 20, coalesce(array_length(internal, 1), 0);
 	IF array_length(internal, 1) > 0 THEN
 		RAISE EXCEPTION 'internal errors: %', array_to_string(internal, E'\n');
 	END IF;
