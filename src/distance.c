@@ -173,17 +173,6 @@ LaneAccumulate(double *restrict sum, const double *restrict row, int dims)
 		sum[j] += row[j];
 }
 
-/*
- * sum[j] += row[j] for j < dims.  Each element is still summed row by row,
- * so the bits do not depend on the vector width.
- */
-DISTANCE_CLONES
-void
-VectorAccumulate(double *restrict sum, const double *restrict row, int dims)
-{
-	LaneAccumulate(sum, row, dims);
-}
-
 /* sums[labels[i]] += row i for rows i < count, in row order */
 DISTANCE_CLONES
 void

@@ -72,7 +72,6 @@ SquaredDistance(const double *a, const double *b, int dims)
 extern void DistancePack(const double *rows, int count, int dims, double *packed);
 extern void DistanceToPacked(const double *x, const double *packed, int dims, double *out);
 extern void DistanceBlock(const double *x, int dims, const double *packed, double *out);
-extern void VectorAccumulate(double *restrict sum, const double *restrict row, int dims);
 extern void ClusterSums(const double *rows, int64 count, int dims, const int32 *labels, double *sums);
 extern void LanePotentials(const double *closest, const double *distances, int64 count, double *potentials);
 extern void LaneSqrtAdd(double *out, const double *squared, const double *add, int count);
