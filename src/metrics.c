@@ -402,6 +402,7 @@ silhouette_samples(PG_FUNCTION_ARGS)
 		values[1] = Int32GetDatum((int32) rows.values[rows.labels[i]]);
 		values[2] = Float8GetDatum(silhouettes[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		CHECK_FOR_INTERRUPTS();	/* the tuplestore may spill to disk */
 	}
 	return (Datum) 0;
 }

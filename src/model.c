@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -163,6 +164,7 @@ kmeans(PG_FUNCTION_ARGS)
 		values[1] = Int32GetDatum(cluster + 1);
 		values[2] = Float8GetDatum(sqrt(squared));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		CHECK_FOR_INTERRUPTS();	/* the tuplestore may spill to disk */
 	}
 	return (Datum) 0;
 }
