@@ -24,7 +24,34 @@ OBJS = \
 	src/source.o \
 	src/vector.o
 
-DATA = $(wildcard install/segment--*.sql)
+# The SQL layer is written as one file per concern under src/sql, in the
+# order of the data path; make assembles the install script of the current
+# version from them, and the update script from the previous version from its
+# own first part and the files of the pipeline layer.  Released scripts are
+# frozen in install/.
+EXTVERSION = 0.3
+SQL_SOURCES = \
+	src/sql/schema.sql \
+	src/sql/features.sql \
+	src/sql/scaler.sql \
+	src/sql/kmeans.sql \
+	src/sql/metrics.sql \
+	src/sql/pca.sql \
+	src/sql/registry.sql \
+	$(PIPELINE_SQL_SOURCES)
+PIPELINE_SQL_SOURCES = \
+	src/sql/registry_access.sql \
+	src/sql/pipeline.sql \
+	src/sql/labels.sql \
+	src/sql/plots.sql \
+	src/sql/report.sql
+
+DATA = \
+	install/segment--0.1.sql \
+	install/segment--0.1--0.2.sql
+DATA_built = \
+	install/segment--$(EXTVERSION).sql \
+	install/segment--0.2--$(EXTVERSION).sql
 
 REGRESS = \
 	load_data \
@@ -36,6 +63,8 @@ REGRESS = \
 	clustering_errors \
 	clustering_data \
 	pipeline \
+	pipeline_drop \
+	pipeline_registry \
 	plots \
 	fuzz \
 	interrupts \
@@ -64,6 +93,12 @@ all install installcheck:
 	@echo "PostgreSQL server headers not found for $(PG_CONFIG): run 'make test' or 'make demo', which install them, or install postgresql-server-dev-<major>" >&2
 	@exit 1
 endif
+
+install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
+	{ echo '-- segment $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
+
+install/segment--0.2--$(EXTVERSION).sql: src/sql/update--0.2--$(EXTVERSION).sql $(PIPELINE_SQL_SOURCES)
+	{ echo '-- segment 0.2 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
 .PHONY: test demo bench browser-check valgrind-check
 test:

@@ -3,7 +3,7 @@
 SET extra_float_digits = 0;
 SELECT segment.create_segmentation('retail', 'invoices');
 
--- the eight views: scalar columns only, every view and column commented
+-- the eight tables: scalar columns only, every table and column commented
 SELECT c.relname AS view, count(*) AS columns,
 	bool_and(t.typcategory <> 'A' AND t.typtype <> 'c') AS scalar_columns,
 	bool_and(col_description(c.oid, a.attnum) IS NOT NULL) AS columns_commented,
@@ -11,7 +11,7 @@ SELECT c.relname AS view, count(*) AS columns,
 FROM pg_class c
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
 JOIN pg_type t ON t.oid = a.atttypid
-WHERE c.relnamespace = 'retail'::regnamespace AND c.relkind = 'm'
+WHERE c.relnamespace = 'retail'::regnamespace AND c.relkind = 'r'
 GROUP BY c.oid, c.relname ORDER BY c.relname;
 
 -- every customer is in features; the 33 without a purchase are not clustered

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS segment;
-SELECT plan(14);
+SELECT plan(15);
 
 SELECT has_function('segment', 'create_segmentation',
 	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint']);
@@ -13,8 +13,10 @@ SELECT function_returns('segment', 'create_segmentation',
 	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint'], 'void');
 SELECT has_function('segment', 'refresh_segmentation', ARRAY['text']);
 SELECT function_returns('segment', 'refresh_segmentation', ARRAY['text'], 'void');
-SELECT has_function('segment', 'drop_segmentation', ARRAY['text']);
-SELECT function_returns('segment', 'drop_segmentation', ARRAY['text'], 'void');
+SELECT has_function('segment', 'drop_segmentation', ARRAY['text', 'boolean']);
+SELECT is(pg_get_function_arguments('segment.drop_segmentation(text, boolean)'::regprocedure),
+	'name text, "cascade" boolean DEFAULT false', 'drop_segmentation has the arguments and defaults of the contract');
+SELECT function_returns('segment', 'drop_segmentation', ARRAY['text', 'boolean'], 'void');
 
 -- security: nothing runs with its owner's rights, every SQL function pins search_path
 SELECT is_empty($$

@@ -1,0 +1,53 @@
+-- drop_segmentation drops what the segmentation made and nothing else:
+-- another object that depends on its tables or lives in its schema makes it
+-- refuse (2BP01, listing them) unless called with cascade => true
+CREATE VIEW invoices_small AS SELECT * FROM invoices WHERE customer_id < 12600;
+SELECT segment.create_segmentation('dropme', 'invoices_small', k => 3);
+CREATE SCHEMA dashboards;
+CREATE VIEW dashboards.segment_sizes AS SELECT cluster, customers FROM dropme.profiles;
+CREATE TABLE dropme.notes (note text);
+INSERT INTO dropme.notes VALUES ('a table of a user''s in the segmentation''s schema');
+CREATE FUNCTION dropme.top_cluster() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE TABLE dashboards.campaigns (customer_id integer REFERENCES dropme.features (customer_id));
+SELECT error_of($$ SELECT segment.drop_segmentation('dropme') $$);
+-- nothing went
+SELECT to_regclass('dashboards.segment_sizes') IS NOT NULL AS dashboard_kept,
+	(SELECT count(*) FROM dropme.notes) AS notes_kept,
+	(SELECT count(*) FROM dropme.profiles) AS profiles_kept,
+	EXISTS (SELECT FROM segment.segmentations WHERE name = 'dropme') AS record_kept;
+-- the dependents moved out of the way, the drop goes through and leaves them
+DROP VIEW dashboards.segment_sizes;
+ALTER TABLE dashboards.campaigns DROP CONSTRAINT campaigns_customer_id_fkey;
+ALTER TABLE dropme.notes SET SCHEMA dashboards;
+ALTER FUNCTION dropme.top_cluster() SET SCHEMA dashboards;
+SELECT segment.drop_segmentation('dropme');
+SELECT to_regnamespace('dropme') IS NULL AS schema_dropped,
+	NOT EXISTS (SELECT FROM segment.segmentations WHERE name = 'dropme') AS record_dropped,
+	(SELECT count(*) FROM dashboards.notes) AS notes_kept,
+	to_regprocedure('dashboards.top_cluster()') IS NOT NULL AS function_kept;
+
+-- cascade => true drops the dependents too, and says so
+SELECT segment.create_segmentation('dropme', 'invoices_small', k => 3);
+CREATE VIEW dashboards.segment_sizes AS SELECT cluster, customers FROM dropme.profiles;
+CREATE TABLE dropme.more_notes (note text);
+SELECT segment.drop_segmentation('dropme', cascade => true);
+SELECT to_regnamespace('dropme') IS NULL AS schema_dropped,
+	to_regclass('dashboards.segment_sizes') IS NULL AS dashboard_dropped,
+	NOT EXISTS (SELECT FROM segment.segmentations WHERE name = 'dropme') AS record_dropped;
+
+-- a segmentation whose schema was dropped by hand: its name stays taken
+-- until drop_segmentation removes the record
+SELECT segment.create_segmentation('orphan', 'invoices_small', k => 3);
+DROP SCHEMA orphan CASCADE;
+SELECT error_of($$ SELECT segment.create_segmentation('orphan', 'invoices_small', k => 3) $$);
+SELECT error_of($$ SELECT segment.refresh_segmentation('orphan') $$);
+SELECT segment.drop_segmentation('orphan');
+SELECT NOT EXISTS (SELECT FROM segment.segmentations WHERE name = 'orphan') AS record_dropped;
+
+-- bad arguments
+SELECT error_of($$ SELECT segment.drop_segmentation('no_such') $$);
+SELECT error_of($$ SELECT segment.drop_segmentation(NULL) $$);
+SELECT segment.create_segmentation('dropme', 'invoices_small', k => 3);
+SELECT error_of($$ SELECT segment.drop_segmentation('dropme', cascade => NULL) $$);
+SELECT segment.drop_segmentation('dropme');
+DROP SCHEMA dashboards CASCADE;

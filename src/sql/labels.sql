@@ -1,0 +1,38 @@
+/* src/sql/labels.sql */
+
+-- Readable names of the segments
+
+-- A readable name per cluster from its centroid (z-scores of the
+-- transformed features): recency, frequency, spending, and "abroad" for
+-- clusters of customers mostly outside the domestic country
+CREATE FUNCTION segment.segmentation_labels(centroids double precision[], with_country boolean)
+	RETURNS text[]
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	labels text[] := '{}';
+	label text;
+	recency double precision;
+	frequency double precision;
+	spending double precision;
+BEGIN
+	FOR c IN 1 .. array_length(centroids, 1) LOOP
+		recency := centroids[c][1];
+		frequency := (centroids[c][2] + centroids[c][5]) / 2;	-- invoices, invoices per month
+		spending := centroids[c][7];							-- total amount
+		label := concat_ws(' ',
+			CASE WHEN recency <= -0.5 THEN 'recent' WHEN recency >= 0.5 THEN 'lapsed' END,
+			CASE WHEN frequency >= 0.5 THEN 'frequent' WHEN frequency <= -0.5 THEN 'occasional' END,
+			CASE WHEN spending >= 0.5 THEN 'high spenders' WHEN spending <= -0.5 THEN 'low spenders'
+				ELSE 'mid spenders' END,
+			CASE WHEN with_country AND centroids[c][10] <= -0.5 THEN 'abroad' END);
+		IF label = ANY (labels) THEN
+			label := label || ' ' || c;
+		END IF;
+		labels := labels || label;
+	END LOOP;
+	RETURN labels;
+END
+$function$;
+COMMENT ON FUNCTION segment.segmentation_labels(double precision[], boolean) IS 'readable, unique names of clusters from their centroids';

@@ -1,0 +1,758 @@
+/* src/sql/pipeline.sql */
+
+-- The segmentation pipeline: create, refresh and drop a segmentation and
+-- its tables (README: "Segmentation pipeline")
+
+-- Stable cluster numbers across refreshes (Hungarian matching of centroids)
+CREATE FUNCTION segment.match_clusters(previous double precision[], current double precision[])
+	RETURNS integer[]
+	AS 'MODULE_PATHNAME'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION segment.match_clusters(double precision[], double precision[]) IS
+	'for each centroid of current, the cluster number that matches previous with the least total squared distance';
+
+-- The clustering features of a customer, transformed (see the README):
+-- log1p of days and counts, signed log1p of amounts; one-off buyers'
+-- time between purchases is the time since their only purchase.  A plain
+-- SQL function the planner inlines, so it pins no search_path: every
+-- function and operator in it is schema-qualified instead.
+CREATE FUNCTION segment.rfm_vector(recency_days double precision, invoices integer,
+		invoices_per_hour double precision, invoices_per_day double precision,
+		invoices_per_month double precision, invoices_per_year double precision,
+		total_amount double precision, avg_invoice_amount double precision,
+		mean_days_between double precision)
+	RETURNS double precision[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$
+	SELECT ARRAY[
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) GREATEST(recency_days, 0::double precision)),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices::double precision),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_hour),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_day),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_month),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_year),
+		pg_catalog.sign(total_amount) OPERATOR(pg_catalog.*)
+			pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) pg_catalog.abs(total_amount)),
+		pg_catalog.sign(avg_invoice_amount) OPERATOR(pg_catalog.*)
+			pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) pg_catalog.abs(avg_invoice_amount)),
+		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+)
+			GREATEST(COALESCE(mean_days_between, recency_days), 0::double precision))]
+	$$;
+COMMENT ON FUNCTION segment.rfm_vector(double precision, integer, double precision, double precision,
+		double precision, double precision, double precision, double precision, double precision) IS
+	'the transformed clustering features of a customer with purchases, before standardization';
+
+-- Raise the error for a name that cannot be a segmentation's schema
+CREATE FUNCTION segment.check_segmentation_name(name text)
+	RETURNS void
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]*$' OR octet_length(name) > 63 THEN
+		RAISE EXCEPTION USING ERRCODE = '42602',
+			MESSAGE = format('invalid segmentation name %s', coalesce(quote_literal(name), 'NULL')),
+			DETAIL = 'A segmentation name is also the name of its schema: a letter or underscore, then letters, digits or underscores, at most 63 bytes.';
+	END IF;
+	IF lower(name) IN ('segment', 'public', 'information_schema', 'cron') OR lower(name) LIKE 'pg\_%' THEN
+		RAISE EXCEPTION USING ERRCODE = '42939',
+			MESSAGE = format('segmentation name "%s" is reserved', name);
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_segmentation_name(text) IS 'raises an error for a name that cannot be a segmentation';
+
+-- Raise the error for a column mapping that names no column of the source
+CREATE FUNCTION segment.check_source_column(relation regclass, argument text, column_name name)
+	RETURNS void
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	IF column_name IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = format('%s must not be NULL', argument);
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_attribute a
+				   WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		RAISE EXCEPTION USING ERRCODE = '42703',
+			MESSAGE = format('column "%s" of relation %s does not exist', column_name, relation),
+			HINT = format('Pass the name of the column to use as %s.', argument);
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_source_column(regclass, text, name) IS 'raises an error when a column mapping names no column of the source';
+
+-- The SQL of a customer's raw clustering vector, for features row f and registry row r
+CREATE FUNCTION segment.segmentation_vector_sql(with_country boolean)
+	RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT 'segment.rfm_vector(f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, '
+		|| 'f.invoices_per_month, f.invoices_per_year, f.total_amount, f.avg_invoice_amount, f.mean_days_between)'
+		|| CASE WHEN with_country
+			THEN ' || ARRAY[(f.country IS NOT DISTINCT FROM r.domestic_country)::integer::double precision]'
+			ELSE '' END
+	$$;
+COMMENT ON FUNCTION segment.segmentation_vector_sql(boolean) IS 'SQL of the raw clustering vector of features row f under registry row r';
+
+-- The SQL of a customer's clustering features in original units (the boxplots)
+CREATE FUNCTION segment.segmentation_values_sql(with_country boolean)
+	RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT 'ARRAY[f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, f.invoices_per_month, '
+		|| 'f.invoices_per_year, f.total_amount, f.avg_invoice_amount, coalesce(f.mean_days_between, f.recency_days)'
+		|| CASE WHEN with_country THEN ', (f.country IS NOT DISTINCT FROM r.domestic_country)::integer' ELSE '' END
+		|| ']::double precision[]'
+	$$;
+COMMENT ON FUNCTION segment.segmentation_values_sql(boolean) IS 'SQL of the clustering features in original units of features row f under registry row r';
+
+-- The tables of a segmentation in the order a refresh fills them, each with
+-- its unique key
+CREATE FUNCTION segment.segmentation_tables()
+	RETURNS TABLE (result_table text, unique_key text)
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	VALUES ('features', 'customer_id'), ('assignments', 'customer_id'), ('profiles', 'cluster'),
+		('elbow', 'k'), ('silhouette', 'cluster'), ('boxplots', 'cluster, feature'),
+		('pca', 'component, feature'), ('model', 'k')
+	$$;
+COMMENT ON FUNCTION segment.segmentation_tables() IS 'the tables of a segmentation, in the order a refresh fills them, with their unique keys';
+
+-- The query that fills one table of a segmentation, from its registry row.
+-- The queries read the registry row itself, so a refresh updates the row
+-- (scaler, model, PCA, labels) before it fills the tables after features.
+CREATE FUNCTION segment.segmentation_query(segmentation text, result_table text)
+	RETURNS text
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations;
+	registry text := format('(SELECT * FROM segment.segmentations WHERE name = %L)', segmentation);
+	vector text;
+	vector_values text;
+	country text;
+	as_of text;
+	silhouette_source text;
+	feature text;
+	position integer;
+	profile_columns text := '';
+BEGIN
+	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
+	vector := segment.segmentation_vector_sql(r.country_column IS NOT NULL);
+	vector_values := segment.segmentation_values_sql(r.country_column IS NOT NULL);
+	country := CASE WHEN r.country_column IS NULL THEN 'NULL::text'
+		ELSE format('mode() WITHIN GROUP (ORDER BY %I)::text', r.country_column) END;
+	as_of := CASE WHEN r.as_of IS NULL THEN format('(SELECT max(%I) FROM %s)::timestamp', r.time_column, r.source)
+		ELSE format('%L::timestamp', r.as_of) END;
+
+	IF result_table = 'features' THEN
+		RETURN format($sql$
+		SELECT c.customer AS customer_id, c.country,
+			extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
+			(c.f).*
+		FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$I, %6$I, %8$I) AS f
+			  FROM %2$s WHERE %3$I IS NOT NULL GROUP BY %3$I) AS c,
+			(SELECT %9$s AS as_of) AS a $sql$,
+		segmentation, r.source, r.customer_column, r.invoice_column, r.time_column, r.quantity_column,
+		country, r.price_column, as_of);
+	END IF;
+
+	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
+	-- beyond that (or beyond the rows the model was fitted on) for a seeded
+	-- sample of that many (ids match the view's row_id)
+	silhouette_source := format(
+		'SELECT id, vec, segment.kmeans_assign(vec, model) FROM ('
+		'SELECT row_number() OVER (ORDER BY f.customer_id) AS id, segment.scale(%2$s, r.model_scaler) AS vec, '
+		'r.model, md5(f.customer_id::text) AS draw FROM %1$I.features f, %3$s r WHERE f.invoices > 0) AS c '
+		'ORDER BY draw LIMIT least(segment.silhouette_limit(), '
+		'(SELECT fitted_rows FROM segment.segmentations WHERE name = %4$L))', segmentation, vector, registry, segmentation);
+	IF result_table = 'assignments' THEN
+		RETURN format($sql$
+		WITH r AS MATERIALIZED %2$s,
+		v AS (SELECT f.customer_id, row_number() OVER (ORDER BY f.customer_id) AS row_id,
+				 segment.scale(%3$s, r.model_scaler) AS vec
+			  FROM %1$I.features f, r WHERE f.invoices > 0),
+		s AS (SELECT * FROM segment.silhouette_samples(%4$L))
+		SELECT f.customer_id, segment.kmeans_assign(v.vec, r.model) AS cluster,
+			segment.kmeans_distance(v.vec, r.model) AS distance, s.silhouette,
+			(segment.pca_transform(v.vec, r.pca))[1] AS pc1,
+			(segment.pca_transform(v.vec, r.pca))[2] AS pc2
+		FROM %1$I.features f CROSS JOIN r LEFT JOIN v USING (customer_id) LEFT JOIN s ON s.id = v.row_id $sql$,
+		segmentation, registry, vector, silhouette_source);
+	END IF;
+
+	FOR feature, position IN SELECT * FROM unnest(r.features) WITH ORDINALITY LOOP
+		profile_columns := profile_columns || format(', avg(m.value[%2$s]) AS %1$I, avg(m.z[%2$s]) AS %3$I',
+			feature || '_mean', position, feature || '_z');
+	END LOOP;
+	IF result_table = 'profiles' THEN
+		RETURN format($sql$
+		WITH r AS MATERIALIZED %2$s,
+		m AS (SELECT a.cluster, r.labels[a.cluster] AS label, %4$s AS value, segment.scale(%3$s, r.scaler) AS z
+			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
+			  WHERE a.cluster IS NOT NULL)
+		SELECT m.cluster, min(m.label) AS label, count(*) AS customers,
+			count(*)::double precision / sum(count(*)) OVER () AS share %5$s
+		FROM m GROUP BY m.cluster $sql$,
+		segmentation, registry, vector, vector_values, profile_columns);
+	END IF;
+
+	IF result_table = 'elbow' THEN
+		RETURN format($sql$
+		SELECT k, inertia, silhouette, davies_bouldin, calinski_harabasz, is_elbow, is_chosen
+		FROM segment.segmentation_scores WHERE name = %2$L $sql$, segmentation, segmentation);
+	END IF;
+
+	IF result_table = 'silhouette' THEN
+		RETURN format($sql$
+		SELECT cluster, count(*) AS customers, avg(silhouette) AS mean_silhouette,
+			min(silhouette) AS min_silhouette, max(silhouette) AS max_silhouette,
+			count(silhouette) AS sample_size
+		FROM %1$I.assignments WHERE cluster IS NOT NULL
+		GROUP BY GROUPING SETS ((cluster), ()) $sql$, segmentation);
+	END IF;
+
+	IF result_table = 'boxplots' THEN
+		RETURN format($sql$
+		WITH r AS MATERIALIZED %2$s,
+		v AS (SELECT a.cluster, u.feature, u.value
+			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
+			  CROSS JOIN LATERAL unnest(r.features, %3$s) AS u (feature, value)
+			  WHERE a.cluster IS NOT NULL),
+		q AS (SELECT cluster, feature, min(value) AS min,
+				 percentile_cont(0.25) WITHIN GROUP (ORDER BY value) AS q1,
+				 percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median,
+				 percentile_cont(0.75) WITHIN GROUP (ORDER BY value) AS q3,
+				 max(value) AS max
+			  FROM v GROUP BY cluster, feature)
+		SELECT q.cluster, q.feature, q.min, q.q1, q.median, q.q3, q.max,
+			min(v.value) FILTER (WHERE v.value >= q.q1 - 1.5 * (q.q3 - q.q1)) AS lower_whisker,
+			max(v.value) FILTER (WHERE v.value <= q.q3 + 1.5 * (q.q3 - q.q1)) AS upper_whisker,
+			count(*) FILTER (WHERE v.value < q.q1 - 1.5 * (q.q3 - q.q1) OR v.value > q.q3 + 1.5 * (q.q3 - q.q1)) AS outliers
+		FROM q JOIN v USING (cluster, feature)
+		GROUP BY q.cluster, q.feature, q.min, q.q1, q.median, q.q3, q.max $sql$, segmentation, registry, vector_values);
+	END IF;
+
+	IF result_table = 'pca' THEN
+		RETURN format($sql$
+		WITH r AS MATERIALIZED %2$s
+		SELECT c.component, (r.pca).explained_variance_ratio[c.component] AS explained_variance_ratio,
+			u.feature, (r.pca).components[c.component][u.j] AS loading
+		FROM r, generate_series(1, array_length((r.pca).explained_variance_ratio, 1)) AS c (component),
+			unnest(r.features) WITH ORDINALITY AS u (feature, j) $sql$, segmentation, registry);
+	END IF;
+
+	IF result_table = 'model' THEN
+		RETURN format($sql$
+		SELECT (r.model).k, r.seed, r.used_as_of AS as_of, r.fitted_at, (r.model).iterations,
+			(r.model).inertia, r.customers_clustered, r.fitted_rows
+		FROM %2$s AS r $sql$, segmentation, registry);
+	END IF;
+
+	RAISE EXCEPTION 'unknown table % of a segmentation', result_table;
+END
+$function$;
+COMMENT ON FUNCTION segment.segmentation_query(text, text) IS 'the query that fills one table of a segmentation';
+
+-- Comment on every table of a segmentation and on every column
+CREATE FUNCTION segment.comment_segmentation_tables(segmentation text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	comment record;
+	feature text;
+BEGIN
+	FOR comment IN
+		SELECT * FROM (VALUES
+			('features', NULL, 'one row per customer: the customer''s features (segment.customer_features) and recency'),
+			('features', 'customer_id', 'the customer'),
+			('features', 'country', 'the customer''s most frequent country'),
+			('features', 'recency_days', 'days from the last purchase to the reference time (model.as_of)'),
+			('assignments', NULL, 'one row per customer: segment, distance to its centre, silhouette and PCA coordinates; NULL for customers without purchases'),
+			('assignments', 'customer_id', 'the customer'),
+			('assignments', 'cluster', 'segment number (profiles.cluster)'),
+			('assignments', 'distance', 'Euclidean distance to the segment centre, in standardized units'),
+			('assignments', 'silhouette', 'silhouette of the customer (-1 to 1, higher fits its segment better); beyond segment.silhouette_limit() clustered customers, only for a seeded sample of that many, NULL for the others'),
+			('assignments', 'pc1', 'coordinate on the first principal component'),
+			('assignments', 'pc2', 'coordinate on the second principal component'),
+			('profiles', NULL, 'one row per segment: readable label, size, and per clustering feature its mean in original units and its mean z-score'),
+			('profiles', 'cluster', 'segment number'),
+			('profiles', 'label', 'readable name of the segment, unique in the segmentation'),
+			('profiles', 'customers', 'customers in the segment'),
+			('profiles', 'share', 'share of the clustered customers in the segment'),
+			('elbow', NULL, 'one row per candidate number of segments: inertia and scores; is_chosen marks the k of the model'),
+			('elbow', 'k', 'number of segments'),
+			('elbow', 'inertia', 'k-means inertia (sum of squared distances to the centres)'),
+			('elbow', 'silhouette', 'mean silhouette (higher is better); over a seeded sample of segment.silhouette_limit() customers beyond that many'),
+			('elbow', 'davies_bouldin', 'Davies-Bouldin index (lower is better)'),
+			('elbow', 'calinski_harabasz', 'Calinski-Harabasz index (higher is better)'),
+			('elbow', 'is_elbow', 'the Kneedle elbow of the inertia curve'),
+			('elbow', 'is_chosen', 'the k of the model: the given k, or the best silhouette among 3..8 near the elbow whose smallest segment holds at least 2 % of the customers'),
+			('silhouette', NULL, 'one row per segment and one overall row (cluster NULL): silhouette statistics'),
+			('silhouette', 'cluster', 'segment number; NULL for all customers'),
+			('silhouette', 'customers', 'customers in the segment'),
+			('silhouette', 'mean_silhouette', 'mean silhouette'),
+			('silhouette', 'min_silhouette', 'lowest silhouette'),
+			('silhouette', 'max_silhouette', 'highest silhouette'),
+			('silhouette', 'sample_size', 'customers whose silhouette is in the statistics: all, up to segment.silhouette_limit() clustered customers; a seeded sample of that many beyond'),
+			('boxplots', NULL, 'one row per segment and clustering feature: the five numbers and whiskers of a box plot, in original units'),
+			('boxplots', 'cluster', 'segment number'),
+			('boxplots', 'feature', 'clustering feature'),
+			('boxplots', 'min', 'smallest value'),
+			('boxplots', 'q1', 'first quartile'),
+			('boxplots', 'median', 'median'),
+			('boxplots', 'q3', 'third quartile'),
+			('boxplots', 'max', 'largest value'),
+			('boxplots', 'lower_whisker', 'smallest value at least q1 - 1.5 (q3 - q1)'),
+			('boxplots', 'upper_whisker', 'largest value at most q3 + 1.5 (q3 - q1)'),
+			('boxplots', 'outliers', 'values beyond the whiskers'),
+			('pca', NULL, 'one row per principal component and clustering feature: the loadings'),
+			('pca', 'component', 'principal component (1 is the largest)'),
+			('pca', 'explained_variance_ratio', 'share of the variance along the component'),
+			('pca', 'feature', 'clustering feature'),
+			('pca', 'loading', 'weight of the feature in the component'),
+			('model', NULL, 'one row: the fitted model'),
+			('model', 'k', 'number of segments'),
+			('model', 'seed', 'seed of k-means'),
+			('model', 'as_of', 'reference time of recency'),
+			('model', 'fitted_at', 'when the refresh committed'),
+			('model', 'iterations', 'Lloyd iterations of the best k-means run'),
+			('model', 'inertia', 'k-means inertia'),
+			('model', 'customers_clustered', 'customers with a purchase, the customers clustered'),
+			('model', 'fitted_rows', 'customers the model was fitted on: all clustered customers, or a seeded sample of them when their vectors do not fit maintenance_work_mem (every customer is assigned all the same)')
+		) AS c (view, column_name, text)
+	LOOP
+		IF comment.column_name IS NULL THEN
+			EXECUTE format('COMMENT ON TABLE %I.%I IS %L', segmentation, comment.view, comment.text);
+		ELSE
+			EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', segmentation, comment.view, comment.column_name, comment.text);
+		END IF;
+	END LOOP;
+	-- the fields of segment.features keep the type's comments
+	FOR comment IN
+		SELECT a.attname, col_description(a.attrelid, a.attnum) AS text
+		FROM pg_attribute a WHERE a.attrelid = 'segment.features'::regclass AND a.attnum > 0
+	LOOP
+		EXECUTE format('COMMENT ON COLUMN %I.features.%I IS %L', segmentation, comment.attname, comment.text);
+	END LOOP;
+	FOR feature IN SELECT unnest(s.features) FROM segment.segmentations s WHERE s.name = segmentation LOOP
+		EXECUTE format('COMMENT ON COLUMN %I.profiles.%I IS %L', segmentation, feature || '_mean',
+			format('mean of %s in the segment, in original units', feature));
+		EXECUTE format('COMMENT ON COLUMN %I.profiles.%I IS %L', segmentation, feature || '_z',
+			format('mean z-score of the transformed %s in the segment', feature));
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION segment.comment_segmentation_tables(text) IS 'comments on the tables of a segmentation and their columns';
+
+-- Create the tables of a registered segmentation, empty, with their unique
+-- keys and comments
+CREATE FUNCTION segment.create_segmentation_tables(segmentation text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	result_table text;
+	unique_key text;
+BEGIN
+	FOR result_table, unique_key IN SELECT * FROM segment.segmentation_tables() LOOP
+		EXECUTE format('CREATE TABLE %I.%I AS %s WITH NO DATA', segmentation, result_table,
+			segment.segmentation_query(segmentation, result_table));
+		EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (%s)', segmentation, result_table, unique_key);
+	END LOOP;
+	PERFORM segment.comment_segmentation_tables(segmentation);
+END
+$function$;
+COMMENT ON FUNCTION segment.create_segmentation_tables(text) IS 'creates the tables of a registered segmentation, without rows';
+
+-- Refill one table of a segmentation.  Inside the refresh's transaction:
+-- readers keep seeing the old rows until it commits and are never blocked
+-- (row versions, not a lock on the table).
+CREATE FUNCTION segment.refresh_segmentation_table(segmentation text, result_table text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	EXECUTE format('DELETE FROM %I.%I', segmentation, result_table);
+	EXECUTE format('INSERT INTO %I.%I %s', segmentation, result_table,
+		segment.segmentation_query(segmentation, result_table));
+END
+$function$;
+COMMENT ON FUNCTION segment.refresh_segmentation_table(text, text) IS 'refills one table of a segmentation';
+
+-- refresh_segmentation: recompute everything in one transaction
+CREATE FUNCTION segment.refresh_segmentation(name text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations;
+	segmentation text := refresh_segmentation.name;
+	vector text;
+	n bigint;
+	k_max integer;
+	fitted segment.kmeans_model;
+	models segment.kmeans_model[] := '{}';
+	candidates integer[];
+	candidate integer;
+	chosen integer;
+	elbow_k integer;
+	new_scaler segment.scaler;
+	new_model_scaler segment.scaler;
+	new_model segment.kmeans_model;
+	numbers integer[];
+	labelled text;
+	dims integer;
+	reference_time timestamp;
+	caller_time_zone text;
+	fit_rows bigint;
+BEGIN
+	-- one refresh of a segmentation at a time: the row lock waits for another
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	IF to_regnamespace(quote_ident(segmentation)) IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '3F000',
+			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
+			HINT = format('It was dropped by hand: segment.drop_segmentation(%L) removes the record, then create the segmentation again.', segmentation);
+	END IF;
+	-- the mapping still names columns of the source (the source may have
+	-- changed since), and the caller may read it
+	PERFORM segment.check_source_column(r.source, 'customer_column', r.customer_column);
+	PERFORM segment.check_source_column(r.source, 'invoice_column', r.invoice_column);
+	PERFORM segment.check_source_column(r.source, 'time_column', r.time_column);
+	PERFORM segment.check_source_column(r.source, 'quantity_column', r.quantity_column);
+	PERFORM segment.check_source_column(r.source, 'price_column', r.price_column);
+	IF r.country_column IS NOT NULL THEN
+		PERFORM segment.check_source_column(r.source, 'country_column', r.country_column);
+	END IF;
+	-- calendar units in the time zone of the creation, whoever refreshes
+	caller_time_zone := current_setting('TimeZone');
+	PERFORM set_config('TimeZone', r.time_zone, true);
+	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
+
+	-- the most common country is "domestic"
+	IF r.country_column IS NOT NULL THEN
+		EXECUTE format('SELECT country FROM %I.features WHERE invoices > 0 AND country IS NOT NULL
+						GROUP BY country ORDER BY count(*) DESC, country LIMIT 1', segmentation)
+			INTO r.domestic_country;
+	END IF;
+	-- the owner of the schema owns the segmentation (ownership may have moved)
+	UPDATE segment.segmentations s
+	SET domestic_country = r.domestic_country, owner = segment.segmentation_owner(s.name, s.owner)::regrole
+	WHERE s.name = segmentation;
+
+	-- the raw vectors of the customers with a purchase
+	vector := segment.segmentation_vector_sql(r.country_column IS NOT NULL);
+	IF to_regclass('pg_temp.segment_refresh_vectors') IS NOT NULL THEN
+		DROP TABLE pg_temp.segment_refresh_vectors;
+	END IF;
+	EXECUTE format('CREATE TEMP TABLE segment_refresh_vectors AS
+					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %s AS raw,
+						NULL::double precision[] AS vec, NULL::integer AS cluster, true AS in_fit
+					FROM %I.features f, (SELECT $1 AS domestic_country) r WHERE f.invoices > 0', vector, segmentation)
+		USING r.domestic_country;
+	SELECT count(*) INTO n FROM pg_temp.segment_refresh_vectors;
+	IF n < 3 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('segmentation "%s" needs at least 3 customers with a purchase, the source has %s', segmentation, n);
+	END IF;
+	IF r.k IS NOT NULL AND r.k > n - 1 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('k (%s) must be below the number of customers with a purchase (%s)', r.k, n);
+	END IF;
+
+	-- standardize; the domestic flag is only centred, so it weighs like one
+	-- standard deviation of a numeric feature and rare countries cannot dominate
+	new_scaler := (SELECT segment.scaler_fit(v.raw) FROM pg_temp.segment_refresh_vectors v);
+	new_model_scaler := new_scaler;
+	IF r.country_column IS NOT NULL THEN
+		new_model_scaler.scale[10] := 1;
+	END IF;
+	UPDATE pg_temp.segment_refresh_vectors SET vec = segment.scale(raw, new_model_scaler);
+	ANALYZE pg_temp.segment_refresh_vectors;
+
+	-- bounded memory: when the vectors (and the fits' working memory) do not
+	-- fit maintenance_work_mem, fit on a seeded sample and assign every row
+	fit_rows := least(n, floor(pg_size_bytes(current_setting('maintenance_work_mem'))
+		/ (16.0 * array_length(new_model_scaler.mean, 1) + 400))::bigint);
+	IF fit_rows < n THEN
+		UPDATE pg_temp.segment_refresh_vectors v SET in_fit = v.id IN (
+			SELECT id FROM pg_temp.segment_refresh_vectors ORDER BY md5(id::text || r.seed::text), id LIMIT fit_rows);
+	END IF;
+
+	-- every candidate k with its scores
+	k_max := least(10, n - 1);
+	-- (each k fitted as segment.elbow and segment.kmeans_fit fit it)
+	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
+	candidates := ARRAY(SELECT generate_series(2, k_max) UNION SELECT r.k WHERE r.k IS NOT NULL ORDER BY 1);
+	FOREACH candidate IN ARRAY candidates LOOP
+		fitted := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', candidate, 10, 300, 1e-4, r.seed);
+		models := models || fitted;
+		UPDATE pg_temp.segment_refresh_vectors v SET cluster = segment.kmeans_assign(v.vec, fitted);
+		labelled := 'SELECT id, vec, cluster FROM pg_temp.segment_refresh_vectors WHERE in_fit';
+		INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
+			calinski_harabasz, smallest_share, is_elbow, is_chosen)
+		VALUES (segmentation, candidate, (fitted).inertia,
+			segment.silhouette(labelled, CASE WHEN fit_rows > segment.silhouette_limit() THEN segment.silhouette_limit() END, r.seed),
+			segment.davies_bouldin(labelled), segment.calinski_harabasz(labelled),
+			(SELECT min(c)::double precision / n FROM (
+				SELECT count(*) AS c FROM pg_temp.segment_refresh_vectors GROUP BY cluster) AS sizes),
+			false, false);
+	END LOOP;
+	UPDATE segment.segmentation_scores s SET is_elbow = (s.k = 1 + segment.kneedle(
+		(SELECT array_agg(e.k::double precision ORDER BY e.k) FROM segment.segmentation_scores e
+		 WHERE e.name = segmentation AND e.k <= k_max),
+		(SELECT array_agg(e.inertia ORDER BY e.k) FROM segment.segmentation_scores e
+		 WHERE e.name = segmentation AND e.k <= k_max)))
+	WHERE s.name = segmentation;
+
+	-- the k: the one asked for; else, among 3..8 with every segment at least
+	-- 2 % of the customers, the best silhouette within one of the elbow; else
+	-- the best such silhouette; else the elbow
+	SELECT s.k INTO elbow_k FROM segment.segmentation_scores s WHERE s.name = segmentation AND s.is_elbow;
+	IF r.k IS NOT NULL THEN
+		chosen := r.k;
+	ELSE
+		SELECT s.k INTO chosen FROM segment.segmentation_scores s
+		WHERE s.name = segmentation AND s.k BETWEEN 3 AND 8 AND s.smallest_share >= 0.02
+		ORDER BY abs(s.k - elbow_k) > 1, s.silhouette DESC, s.k
+		LIMIT 1;
+		chosen := coalesce(chosen, elbow_k);
+	END IF;
+	new_model := models[array_position(candidates, chosen)];
+	UPDATE segment.segmentation_scores s SET is_chosen = (s.k = chosen) WHERE s.name = segmentation;
+
+	-- a model fitted on a sample reports the inertia of all the customers
+	IF fit_rows < n THEN
+		new_model.inertia := (SELECT sum(segment.kmeans_distance(v.vec, new_model) ^ 2)
+							  FROM pg_temp.segment_refresh_vectors v);
+	END IF;
+
+	-- keep the previous model's numbers: match the centroids
+	dims := (new_model).dims;
+	IF r.model IS NOT NULL AND (r.model).dims = dims THEN
+		numbers := segment.match_clusters((r.model).centroids, (new_model).centroids);
+		new_model.centroids := (
+			SELECT array_agg(renumbered.centroid ORDER BY renumbered.number)
+			FROM (SELECT numbers[c] AS number,
+						 ARRAY(SELECT (new_model).centroids[c][j] FROM generate_series(1, dims) AS j) AS centroid
+				  FROM generate_series(1, (new_model).k) AS c) AS renumbered);
+	END IF;
+
+	IF r.as_of IS NULL THEN
+		EXECUTE format('SELECT max(%I)::timestamp FROM %s', r.time_column, r.source) INTO reference_time;
+	ELSE
+		reference_time := r.as_of;
+	END IF;
+	UPDATE segment.segmentations s
+	SET fitted_at = clock_timestamp(),
+		used_as_of = reference_time,
+		scaler = new_scaler,
+		model_scaler = new_model_scaler,
+		model = new_model,
+		pca = segment.pca_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', least(2, dims)),
+		labels = segment.segmentation_labels((new_model).centroids, r.country_column IS NOT NULL),
+		customers_clustered = n,
+		fitted_rows = fit_rows
+	WHERE s.name = segmentation;
+	DROP TABLE pg_temp.segment_refresh_vectors;
+
+	PERFORM segment.refresh_segmentation_table(segmentation, t.result_table)
+	FROM segment.segmentation_tables() AS t WHERE t.result_table <> 'features';
+	PERFORM set_config('TimeZone', caller_time_zone, true);
+END
+$function$;
+COMMENT ON FUNCTION segment.refresh_segmentation(text) IS 'recomputes a segmentation in one transaction; readers see the old results until it commits';
+
+-- The errors of a name already taken by a schema or a segmentation
+CREATE FUNCTION segment.raise_schema_exists(segmentation text)
+	RETURNS void
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	RAISE EXCEPTION USING ERRCODE = '42P06', MESSAGE = format('schema "%s" already exists', segmentation),
+		HINT = 'A segmentation creates a schema of its name: choose another name or drop that schema.';
+END
+$function$;
+COMMENT ON FUNCTION segment.raise_schema_exists(text) IS 'raises the error of a segmentation name taken by a schema';
+
+CREATE FUNCTION segment.raise_segmentation_exists(segmentation text)
+	RETURNS void
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('segmentation "%s" already exists', segmentation),
+		HINT = format('Its schema is gone: segment.drop_segmentation(%L) removes the record.', segmentation);
+END
+$function$;
+COMMENT ON FUNCTION segment.raise_segmentation_exists(text) IS 'raises the error of a segmentation name already registered';
+
+-- create_segmentation: create the schema, register, create the tables, and fit
+CREATE FUNCTION segment.create_segmentation(name text, source regclass, k integer DEFAULT NULL,
+		customer_column name DEFAULT 'customer_id', invoice_column name DEFAULT 'invoice_no',
+		time_column name DEFAULT 'invoice_date', quantity_column name DEFAULT 'quantity',
+		price_column name DEFAULT 'unit_price', country_column name DEFAULT 'country',
+		as_of timestamp DEFAULT NULL, seed bigint DEFAULT 0)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	segmentation text := create_segmentation.name;
+BEGIN
+	PERFORM segment.check_segmentation_name(segmentation);
+	IF source IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'source must not be NULL';
+	END IF;
+	IF seed IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'seed must not be NULL';
+	END IF;
+	IF k IS NOT NULL AND k < 2 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', k);
+	END IF;
+	PERFORM segment.check_source_column(source, 'customer_column', customer_column);
+	PERFORM segment.check_source_column(source, 'invoice_column', invoice_column);
+	PERFORM segment.check_source_column(source, 'time_column', time_column);
+	PERFORM segment.check_source_column(source, 'quantity_column', quantity_column);
+	PERFORM segment.check_source_column(source, 'price_column', price_column);
+	IF country_column IS NOT NULL THEN
+		PERFORM segment.check_source_column(source, 'country_column', country_column);
+	END IF;
+	IF NOT has_table_privilege(source, 'SELECT') THEN
+		RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('permission denied for relation %s', source);
+	END IF;
+	-- one creation of a name at a time: a second session waits here, then
+	-- sees the first one's schema
+	PERFORM pg_advisory_xact_lock(hashtext('segment.create_segmentation'), hashtext(segmentation));
+	IF EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = segmentation) THEN
+		PERFORM segment.raise_schema_exists(segmentation);
+	END IF;
+	IF EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation) THEN
+		PERFORM segment.raise_segmentation_exists(segmentation);
+	END IF;
+
+	-- the schema first: the registry's row-level security admits a row only
+	-- for a schema of the caller's
+	BEGIN
+		EXECUTE format('CREATE SCHEMA %I', segmentation);
+	EXCEPTION WHEN unique_violation OR duplicate_schema THEN
+		PERFORM segment.raise_schema_exists(segmentation);
+	END;
+	EXECUTE format('COMMENT ON SCHEMA %I IS %L', segmentation,
+		format('segmentation %s of %s, made by segment.create_segmentation', segmentation, source));
+	BEGIN
+		INSERT INTO segment.segmentations (name, source, k, customer_column, invoice_column, time_column,
+			quantity_column, price_column, country_column, as_of, seed, time_zone, features)
+		VALUES (segmentation, source, k, customer_column, invoice_column, time_column,
+			quantity_column, price_column, country_column, as_of, seed, current_setting('TimeZone'),
+			ARRAY['recency_days', 'invoices', 'invoices_per_hour', 'invoices_per_day', 'invoices_per_month',
+				  'invoices_per_year', 'total_amount', 'avg_invoice_amount', 'mean_days_between']
+			|| CASE WHEN country_column IS NULL THEN '{}'::text[] ELSE ARRAY['domestic'] END);
+	EXCEPTION WHEN unique_violation THEN
+		-- a row of another role's, hidden by row-level security
+		PERFORM segment.raise_segmentation_exists(segmentation);
+	END;
+	PERFORM segment.create_segmentation_tables(segmentation);
+	PERFORM segment.refresh_segmentation(segmentation);
+END
+$function$;
+COMMENT ON FUNCTION segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint) IS
+	'segments the customers of a table of invoice lines into schema "name", with tables for BI tools';
+
+-- The objects that would go with a segmentation's schema and tables and are
+-- not the segmentation's own: what lives in the schema besides its tables,
+-- and what depends on those tables (views, foreign keys, ...), described as
+-- DROP describes them
+CREATE FUNCTION segment.segmentation_dependents(segmentation text)
+	RETURNS SETOF text
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH own AS (
+		SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = segmentation AND c.relkind = 'r'
+			AND c.relname IN (SELECT t.result_table FROM segment.segmentation_tables() t)),
+	dependent AS (
+		-- in the schema
+		SELECT d.classid, d.objid, d.objsubid FROM pg_depend d
+		WHERE d.refclassid = 'pg_namespace'::regclass AND d.deptype = 'n'
+			AND d.refobjid = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = segmentation)
+			AND NOT (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT oid FROM own))
+		UNION
+		-- on the tables (a view's dependency is its rewrite rule's)
+		SELECT coalesce(CASE WHEN d.classid = 'pg_rewrite'::regclass THEN 'pg_class'::regclass END, d.classid),
+			coalesce((SELECT r.ev_class FROM pg_rewrite r WHERE d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid), d.objid),
+			CASE WHEN d.classid = 'pg_rewrite'::regclass THEN 0 ELSE d.objsubid END
+		FROM pg_depend d
+		WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM own) AND d.deptype = 'n'
+			AND NOT (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT oid FROM own)))
+	SELECT DISTINCT pg_describe_object(classid, objid, objsubid) FROM dependent ORDER BY 1
+	$$;
+COMMENT ON FUNCTION segment.segmentation_dependents(text) IS
+	'the objects in a segmentation''s schema or depending on its tables that are not the segmentation''s own';
+
+-- drop_segmentation: remove the schema, its tables and the record; what is
+-- not the segmentation's own only when asked with cascade
+CREATE FUNCTION segment.drop_segmentation(name text, "cascade" boolean DEFAULT false)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	segmentation text := drop_segmentation.name;
+	drop_dependents boolean := drop_segmentation."cascade";
+	dependents text[];
+	own_tables text;
+BEGIN
+	IF segmentation IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
+	END IF;
+	IF drop_dependents IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'cascade must not be NULL';
+	END IF;
+	PERFORM FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	IF to_regnamespace(quote_ident(segmentation)) IS NOT NULL THEN
+		dependents := ARRAY(SELECT segment.segmentation_dependents(segmentation));
+		IF cardinality(dependents) > 0 AND NOT drop_dependents THEN
+			RAISE EXCEPTION USING ERRCODE = '2BP01',
+				MESSAGE = format('cannot drop segmentation "%s" because other objects depend on it', segmentation),
+				DETAIL = format('%s %s not made by the segmentation: %s.', cardinality(dependents),
+					CASE WHEN cardinality(dependents) = 1 THEN 'object is' ELSE 'objects are' END,
+					array_to_string(dependents, ', ')),
+				HINT = format('Drop or move them first, or call segment.drop_segmentation(%L, cascade => true) to drop them too.', segmentation);
+		END IF;
+		IF drop_dependents THEN
+			EXECUTE format('DROP SCHEMA %I CASCADE', segmentation);
+		ELSE
+			-- RESTRICT all the same: nothing that is not the segmentation's goes
+			SELECT string_agg(format('%I.%I', segmentation, c.relname), ', ') INTO own_tables
+			FROM pg_class c WHERE c.relnamespace = to_regnamespace(quote_ident(segmentation)) AND c.relkind = 'r'
+				AND c.relname IN (SELECT t.result_table FROM segment.segmentation_tables() t);
+			IF own_tables IS NOT NULL THEN
+				EXECUTE format('DROP TABLE %s RESTRICT', own_tables);
+			END IF;
+			EXECUTE format('DROP SCHEMA %I RESTRICT', segmentation);
+		END IF;
+	END IF;
+	DELETE FROM segment.segmentations s WHERE s.name = segmentation;
+END
+$function$;
+COMMENT ON FUNCTION segment.drop_segmentation(text, boolean) IS
+	'removes a segmentation: its schema, its tables and its record; refuses when other objects depend on them unless cascade';

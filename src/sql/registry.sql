@@ -1,0 +1,83 @@
+/* src/sql/registry.sql */
+
+-- The registry of segmentations: the tables that record each segmentation
+-- (README: "Segmentation pipeline")
+
+-- The registry: one row per segmentation, with its arguments and the fitted
+-- scaler, model and PCA (who may read and write it: registry_access.sql)
+CREATE TABLE segment.segmentations (
+	name text PRIMARY KEY,
+	owner regrole NOT NULL DEFAULT current_user::regrole,
+	source regclass NOT NULL,
+	k integer,
+	customer_column name NOT NULL,
+	invoice_column name NOT NULL,
+	time_column name NOT NULL,
+	quantity_column name NOT NULL,
+	price_column name NOT NULL,
+	country_column name,
+	as_of timestamp,
+	seed bigint NOT NULL,
+	time_zone text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	fitted_at timestamptz,
+	used_as_of timestamp,
+	domestic_country text,
+	scaler segment.scaler,
+	model_scaler segment.scaler,
+	model segment.kmeans_model,
+	pca segment.pca_model,
+	labels text[],
+	features text[],
+	customers_clustered bigint,
+	fitted_rows bigint
+);
+COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
+COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
+COMMENT ON COLUMN segment.segmentations.owner IS 'role that owns it: the owner of its schema as of the last refresh (the creator at first)';
+COMMENT ON COLUMN segment.segmentations.source IS 'table or view of invoice lines';
+COMMENT ON COLUMN segment.segmentations.k IS 'number of segments asked for; NULL when chosen automatically';
+COMMENT ON COLUMN segment.segmentations.customer_column IS 'column of the customer';
+COMMENT ON COLUMN segment.segmentations.invoice_column IS 'column of the invoice number';
+COMMENT ON COLUMN segment.segmentations.time_column IS 'column of the invoice time';
+COMMENT ON COLUMN segment.segmentations.quantity_column IS 'column of the quantity';
+COMMENT ON COLUMN segment.segmentations.price_column IS 'column of the unit price';
+COMMENT ON COLUMN segment.segmentations.country_column IS 'column of the country; NULL leaves country out';
+COMMENT ON COLUMN segment.segmentations.as_of IS 'reference time of recency; NULL for the latest invoice time in the source';
+COMMENT ON COLUMN segment.segmentations.seed IS 'seed of k-means';
+COMMENT ON COLUMN segment.segmentations.time_zone IS 'session time zone of the refreshes (calendar units of timestamptz sources)';
+COMMENT ON COLUMN segment.segmentations.created_at IS 'when the segmentation was created';
+COMMENT ON COLUMN segment.segmentations.fitted_at IS 'when the last refresh committed its fit';
+COMMENT ON COLUMN segment.segmentations.used_as_of IS 'reference time used by the last refresh';
+COMMENT ON COLUMN segment.segmentations.domestic_country IS 'the most common country of the customers, encoded against all others';
+COMMENT ON COLUMN segment.segmentations.scaler IS 'standardization of the transformed features (for z-scores)';
+COMMENT ON COLUMN segment.segmentations.model_scaler IS 'the scaler the model vectors are made with: the domestic flag is centred, not scaled';
+COMMENT ON COLUMN segment.segmentations.model IS 'the k-means model';
+COMMENT ON COLUMN segment.segmentations.pca IS 'principal components of the model vectors';
+COMMENT ON COLUMN segment.segmentations.labels IS 'readable name of each segment, by cluster number';
+COMMENT ON COLUMN segment.segmentations.features IS 'names of the clustering features, in vector order';
+COMMENT ON COLUMN segment.segmentations.customers_clustered IS 'customers with a purchase, the rows clustered';
+COMMENT ON COLUMN segment.segmentations.fitted_rows IS 'customers the model was fitted on: all of them, or a seeded sample when they do not fit maintenance_work_mem';
+
+CREATE TABLE segment.segmentation_scores (
+	name text NOT NULL REFERENCES segment.segmentations ON DELETE CASCADE ON UPDATE CASCADE,
+	k integer NOT NULL,
+	inertia double precision NOT NULL,
+	silhouette double precision,
+	davies_bouldin double precision,
+	calinski_harabasz double precision,
+	smallest_share double precision,
+	is_elbow boolean NOT NULL,
+	is_chosen boolean NOT NULL,
+	PRIMARY KEY (name, k)
+);
+COMMENT ON TABLE segment.segmentation_scores IS 'the candidate k of each segmentation and their scores';
+COMMENT ON COLUMN segment.segmentation_scores.name IS 'segmentation';
+COMMENT ON COLUMN segment.segmentation_scores.k IS 'number of clusters';
+COMMENT ON COLUMN segment.segmentation_scores.inertia IS 'k-means inertia';
+COMMENT ON COLUMN segment.segmentation_scores.silhouette IS 'mean silhouette';
+COMMENT ON COLUMN segment.segmentation_scores.davies_bouldin IS 'Davies-Bouldin index';
+COMMENT ON COLUMN segment.segmentation_scores.calinski_harabasz IS 'Calinski-Harabasz index';
+COMMENT ON COLUMN segment.segmentation_scores.smallest_share IS 'share of the customers in the smallest cluster';
+COMMENT ON COLUMN segment.segmentation_scores.is_elbow IS 'the Kneedle elbow of the inertia curve';
+COMMENT ON COLUMN segment.segmentation_scores.is_chosen IS 'the k of the model';

@@ -1,0 +1,87 @@
+/* src/sql/report.sql */
+
+-- The HTML report of a segmentation (README: "Pictures")
+
+-- report(name): one self-contained HTML page (also well-formed XML) with the
+-- four plots and the profile, elbow and silhouette tables
+CREATE FUNCTION segment.report(name text)
+	RETURNS text
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations := segment.check_segmentation(name);
+	html text;
+	profile_rows text;
+	elbow_rows text;
+	silhouette_rows text;
+	header text;
+	means text;
+	m record;
+BEGIN
+	-- the key features in the table (all of them are in the profiles view)
+	header := (SELECT string_agg(format('<th>%s</th>', segment.xml_text(replace(f, '_', ' '))), '' ORDER BY i)
+			   FROM unnest(r.features) WITH ORDINALITY AS u (f, i)
+			   WHERE f IN ('recency_days', 'invoices', 'invoices_per_month', 'total_amount', 'avg_invoice_amount',
+						   'mean_days_between', 'domestic'));
+	means := (SELECT string_agg(CASE WHEN f = 'domestic'
+					THEN '''<td>'' || to_char(100 * domestic_mean, ''FM990'') || '' %</td>'''
+					ELSE format('''<td>'' || to_char(%I, ''FM999,999,990.0'') || ''</td>''', f || '_mean') END,
+					' || ' ORDER BY i)
+			  FROM unnest(r.features) WITH ORDINALITY AS u (f, i)
+			  WHERE f IN ('recency_days', 'invoices', 'invoices_per_month', 'total_amount', 'avg_invoice_amount',
+						  'mean_days_between', 'domestic'));
+	EXECUTE format($sql$
+		SELECT string_agg('<tr><td><span class="swatch" style="background:' || segment.plot_colour(cluster) || '"></span>'
+			|| cluster || '</td><td class="label">' || segment.xml_text(label) || '</td><td>'
+			|| to_char(customers, 'FM999,999,999') || '</td><td>' || to_char(100 * share, 'FM990.0') || ' %%</td>'
+			|| %s || '</tr>', '' ORDER BY cluster) FROM %I.profiles $sql$, means, r.name)
+		INTO profile_rows;
+	EXECUTE format($sql$
+		SELECT string_agg(format('<tr%%s><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td></tr>',
+			CASE WHEN is_chosen THEN ' class="chosen"' ELSE '' END, k, to_char(inertia, 'FM999,999,999,990.0'),
+			to_char(silhouette, 'FM0.000'), to_char(davies_bouldin, 'FM990.000'), to_char(calinski_harabasz, 'FM999,999,990.0'),
+			concat_ws(', ', CASE WHEN is_elbow THEN 'elbow' END, CASE WHEN is_chosen THEN 'chosen' END)), '' ORDER BY k)
+		FROM %I.elbow $sql$, r.name)
+		INTO elbow_rows;
+	EXECUTE format($sql$
+		SELECT string_agg(format('<tr><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td></tr>',
+			coalesce(cluster::text, 'all'), to_char(customers, 'FM999,999,999'), to_char(mean_silhouette, 'FM0.000'),
+			to_char(min_silhouette, 'FM0.000'), to_char(max_silhouette, 'FM0.000')), '' ORDER BY cluster NULLS LAST)
+		FROM %I.silhouette $sql$, r.name)
+		INTO silhouette_rows;
+	EXECUTE format('SELECT * FROM %I.model', r.name) INTO m;
+
+	html := '<!DOCTYPE html>' || E'\n'
+		|| '<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><meta charset="utf-8"/>'
+		|| format('<title>Segmentation %s</title>', segment.xml_text(r.name))
+		|| '<style>body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#222;max-width:960px;margin:2em auto;padding:0 1em;line-height:1.4}'
+		|| 'h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}'
+		|| 'table{border-collapse:collapse;margin:1em 0;font-size:.85em}th,td{padding:4px 9px;border-bottom:1px solid #e2e2e2;text-align:right}'
+		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}td{white-space:nowrap}tr.chosen{font-weight:bold;background:#fff7e0}'
+		|| 'div.wide{overflow-x:auto}'
+		|| '.swatch{display:inline-block;width:10px;height:10px;margin-right:6px}figure{margin:1.5em 0}svg{max-width:100%;height:auto}'
+		|| 'p.note{color:#555;font-size:.9em}</style></head><body>'
+		|| format('<h1>Segmentation %s</h1>', segment.xml_text(r.name))
+		|| format('<p>%s segments of %s customers of <code>%s</code>, recency as of %s; fitted %s (seed %s).</p>',
+			m.k, to_char(m.customers_clustered, 'FM999,999,999'), segment.xml_text(r.source::text),
+			segment.xml_text(m.as_of::text), segment.xml_text(to_char(m.fitted_at, 'YYYY-MM-DD HH24:MI TZ')), m.seed)
+		|| '<h2>Segments</h2><p class="note">Means in original units.</p>'
+		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th><th>share</th>'
+		|| header || '</tr></thead><tbody>' || profile_rows || '</tbody></table></div>'
+		|| '<figure>' || segment.plot_clusters(r) || '</figure>'
+		|| '<figure>' || segment.plot_profiles(r) || '</figure>'
+		|| '<h2>Choosing the number of segments</h2>'
+		|| '<table><thead><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Davies–Bouldin</th><th>Calinski–Harabasz</th><th class="label"></th></tr></thead><tbody>'
+		|| elbow_rows || '</tbody></table>'
+		|| '<figure>' || segment.plot_elbow(r) || '</figure>'
+		|| '<h2>Silhouette</h2>'
+		|| '<table><thead><tr><th>segment</th><th>customers</th><th>mean</th><th>min</th><th>max</th></tr></thead><tbody>'
+		|| silhouette_rows || '</tbody></table>'
+		|| '<figure>' || segment.plot_silhouette(r) || '</figure>'
+		|| '<p class="note">Made by the segment extension from the views of schema '
+		|| segment.xml_text(r.name) || '.</p></body></html>';
+	RETURN html;
+END
+$function$;
+COMMENT ON FUNCTION segment.report(text) IS 'one self-contained HTML page of a segmentation: plots, profiles, elbow and silhouette';
