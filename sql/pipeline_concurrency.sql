@@ -26,4 +26,25 @@ SELECT dblink_disconnect('other');
 DELETE FROM invoices WHERE customer_id > 100000;
 SELECT segment.refresh_segmentation('retail');
 SELECT count(*) AS customers_restored FROM retail.features;
+
+-- Two sessions create the same name at once: the second waits for the first
+-- and gets the documented error, never a raw constraint violation
+CREATE VIEW invoices_racing AS SELECT * FROM invoices WHERE customer_id < 12600;
+SELECT dblink_connect('first', format('host=%s port=%s dbname=%s',
+	split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_database()));
+SELECT dblink_connect('second', format('host=%s port=%s dbname=%s',
+	split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_database()));
+SELECT dblink_exec('first', 'BEGIN');
+SELECT * FROM dblink('first', $$SELECT segment.create_segmentation('racing', 'invoices_racing', k => 3)::text$$) AS t (result text);
+SELECT dblink_send_query('second', $$SELECT segment.create_segmentation('racing', 'invoices_racing', k => 3)::text$$);
+SELECT pg_sleep(0.5);
+SELECT dblink_is_busy('second') AS second_waits;
+SELECT dblink_exec('first', 'COMMIT');
+SELECT error_of($$ SELECT * FROM dblink_get_result('second') AS t (result text) $$);
+SELECT * FROM dblink_get_result('second') AS t (result text);
+SELECT count(*) AS segmentations_named_racing FROM segment.segmentations WHERE name = 'racing';
+SELECT segment.drop_segmentation('racing');
+SELECT dblink_disconnect('first');
+SELECT dblink_disconnect('second');
+DROP VIEW invoices_racing;
 DROP EXTENSION dblink;
