@@ -33,6 +33,14 @@ test/load/refresh_under_load.sh contrib_regression 2>&1 | tee results/load.log
 tap_passed=$((tap_passed + $(grep -c '^ok ' results/load.log || true)))
 tap_failed=$((tap_failed + $(grep -c '^not ok ' results/load.log || true)))
 
+# Segmentations survive pg_dump and pg_restore (custom and plain formats)
+test/dump/dump_restore.sh 2>&1 | tee results/dump.log
+tap_passed=$((tap_passed + $(grep -c '^ok ' results/dump.log || true)))
+tap_failed=$((tap_failed + $(grep -c '^not ok ' results/dump.log || true)))
+if ! grep -q '^ok [0-9]* - every step ran' results/dump.log; then
+	tap_failed=$((tap_failed + 1))	# the script stopped early
+fi
+
 # No backend may have died during the run: look in the cluster's log
 crashes=0
 log=$(pg_lsclusters -h 2>/dev/null | awk -v port="$PGPORT" '$3 == port { print $7 }')
