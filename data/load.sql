@@ -1,5 +1,5 @@
 -- data/load.sql: load the bundled UCI Online Retail data into table "invoices"
--- (API.md section 1) of the first schema on the search_path.  Run it with
+-- (README: "Input: invoice lines") of the first schema on the search_path.  Run it with
 -- psql from the top of the source tree: the file path is relative to it.
 CREATE TABLE invoices (
 	invoice_no text,

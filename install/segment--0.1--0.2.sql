@@ -4,7 +4,7 @@
 \echo Use "ALTER EXTENSION segment UPDATE TO '0.2'" to load this file. \quit
 
 --
--- The segmentation pipeline (API.md section 4)
+-- The segmentation pipeline (README: "Segmentation pipeline")
 --
 
 -- Stable cluster numbers across refreshes (Hungarian matching of centroids)
@@ -761,7 +761,7 @@ $function$;
 COMMENT ON FUNCTION segment.drop_segmentation(text) IS 'removes a segmentation: its schema and its record';
 
 --
--- Pictures (API.md section 5): SVG plots and an HTML report, drawn from the
+-- Pictures (README: "Pictures"): SVG plots and an HTML report, drawn from the
 -- segmentation's views, so a picture always matches the tables
 --
 

@@ -9,7 +9,7 @@ COMMENT ON SCHEMA segment IS 'segment: customer segmentation in the database';
 GRANT USAGE ON SCHEMA segment TO PUBLIC;
 
 --
--- Per-customer features (API.md section 2)
+-- Per-customer features (README: "Reference")
 --
 
 CREATE TYPE segment.features AS (
@@ -160,7 +160,7 @@ COMMENT ON AGGREGATE segment.customer_features(bigint, timestamp, double precisi
 COMMENT ON AGGREGATE segment.customer_features(bigint, timestamptz, double precision, double precision) IS 'per-customer purchase features from invoice lines with numeric invoice numbers; calendar units in the session time zone';
 
 --
--- Building blocks (API.md section 3)
+-- Building blocks (README: "Building blocks")
 --
 -- A source is the text of a query run with the caller's rights: a row id, a
 -- float8[] vector and, for the scores, an integer cluster.  Functions that

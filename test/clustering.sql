@@ -1,4 +1,4 @@
--- pgTAP: the catalog shape of the building blocks (API.md section 3) and
+-- pgTAP: the catalog shape of the building blocks (README: "Building blocks") and
 -- their errors' SQLSTATEs
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -21,7 +21,7 @@ FROM pg_aggregate a WHERE a.aggfnoid = 'segment.scaler_fit(double precision[])':
 SELECT is(p.proparallel, 's', 'scaler_fit is parallel safe')
 FROM pg_proc p WHERE p.oid = 'segment.scaler_fit(double precision[])'::regprocedure;
 
--- the functions of API.md section 3, with their argument names and defaults
+-- the functions of the building blocks, with their argument names and defaults
 SELECT has_function('segment', 'scale', ARRAY['double precision[]', 'segment.scaler']);
 SELECT has_function('segment', 'unscale', ARRAY['double precision[]', 'segment.scaler']);
 SELECT has_function('segment', 'one_hot', ARRAY['text', 'text[]']);

@@ -13,7 +13,7 @@ SELECT columns_are('segment', 'features', ARRAY[
 	'active_months', 'active_years', 'invoices_per_hour', 'invoices_per_day',
 	'invoices_per_month', 'invoices_per_year']);
 
--- the four overloads of API.md section 2 are aggregates
+-- the four overloads of customer_features are aggregates
 SELECT is_aggregate('segment', 'customer_features', ARRAY['text', 'timestamp without time zone', 'double precision', 'double precision']);
 SELECT is_aggregate('segment', 'customer_features', ARRAY['text', 'timestamp with time zone', 'double precision', 'double precision']);
 SELECT is_aggregate('segment', 'customer_features', ARRAY['bigint', 'timestamp without time zone', 'double precision', 'double precision']);

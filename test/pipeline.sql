@@ -1,4 +1,4 @@
--- pgTAP: the catalog shape of the segmentation pipeline (API.md section 4)
+-- pgTAP: the catalog shape of the segmentation pipeline (README: "Segmentation pipeline")
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS segment;
@@ -15,7 +15,7 @@ SELECT has_function('segment', 'refresh_segmentation', ARRAY['text']);
 SELECT function_returns('segment', 'refresh_segmentation', ARRAY['text'], 'void');
 SELECT has_function('segment', 'drop_segmentation', ARRAY['text', 'boolean']);
 SELECT is(pg_get_function_arguments('segment.drop_segmentation(text, boolean)'::regprocedure),
-	'name text, "cascade" boolean DEFAULT false', 'drop_segmentation has the arguments and defaults of the contract');
+	'name text, cascade boolean DEFAULT false', 'drop_segmentation has the arguments and defaults of the contract');
 SELECT function_returns('segment', 'drop_segmentation', ARRAY['text', 'boolean'], 'void');
 
 -- security: nothing runs with its owner's rights, every SQL function pins search_path

@@ -164,7 +164,7 @@ BEGIN
 
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
 	-- beyond that (or beyond the rows the model was fitted on) for a seeded
-	-- sample of that many (ids match the view's row_id)
+	-- sample of that many (ids match the assignments query's row_id)
 	silhouette_source := format(
 		'SELECT id, vec, segment.kmeans_assign(vec, model) FROM ('
 		'SELECT row_number() OVER (ORDER BY f.customer_id) AS id, segment.scale(%2$s, r.model_scaler) AS vec, '
@@ -327,12 +327,12 @@ BEGIN
 			('model', 'inertia', 'k-means inertia'),
 			('model', 'customers_clustered', 'customers with a purchase, the customers clustered'),
 			('model', 'fitted_rows', 'customers the model was fitted on: all clustered customers, or a seeded sample of them when their vectors do not fit maintenance_work_mem (every customer is assigned all the same)')
-		) AS c (view, column_name, text)
+		) AS c (result_table, column_name, text)
 	LOOP
 		IF comment.column_name IS NULL THEN
-			EXECUTE format('COMMENT ON TABLE %I.%I IS %L', segmentation, comment.view, comment.text);
+			EXECUTE format('COMMENT ON TABLE %I.%I IS %L', segmentation, comment.result_table, comment.text);
 		ELSE
-			EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', segmentation, comment.view, comment.column_name, comment.text);
+			EXECUTE format('COMMENT ON COLUMN %I.%I.%I IS %L', segmentation, comment.result_table, comment.column_name, comment.text);
 		END IF;
 	END LOOP;
 	-- the fields of segment.features keep the type's comments

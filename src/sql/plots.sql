@@ -232,7 +232,7 @@ BEGIN
 	RETURN svg;
 END
 $function$;
-COMMENT ON FUNCTION segment.plot_elbow(segment.segmentations) IS 'SVG of the elbow view';
+COMMENT ON FUNCTION segment.plot_elbow(segment.segmentations) IS 'SVG of the elbow table';
 
 -- Legend entries, one per segment: colour, number, label and size
 CREATE FUNCTION segment.svg_cluster_legend(r segment.segmentations, x double precision, y double precision,

@@ -19,7 +19,7 @@ DECLARE
 	means text;
 	m record;
 BEGIN
-	-- the key features in the table (all of them are in the profiles view)
+	-- the key features in the table (all of them are in the profiles table)
 	header := (SELECT string_agg(format('<th>%s</th>', segment.xml_text(replace(f, '_', ' '))), '' ORDER BY i)
 			   FROM unnest(r.features) WITH ORDINALITY AS u (f, i)
 			   WHERE f IN ('recency_days', 'invoices', 'invoices_per_month', 'total_amount', 'avg_invoice_amount',
@@ -79,7 +79,7 @@ BEGIN
 		|| '<table><thead><tr><th>segment</th><th>customers</th><th>mean</th><th>min</th><th>max</th></tr></thead><tbody>'
 		|| silhouette_rows || '</tbody></table>'
 		|| '<figure>' || segment.plot_silhouette(r) || '</figure>'
-		|| '<p class="note">Made by the segment extension from the views of schema '
+		|| '<p class="note">Made by the segment extension from the tables of schema '
 		|| segment.xml_text(r.name) || '.</p></body></html>';
 	RETURN html;
 END

@@ -1,6 +1,6 @@
 -- test/reference/features_plain.sql
 --
--- The fields of segment.features (API.md section 2) written by hand in plain
+-- The fields of segment.features (README: "Reference") written by hand in plain
 -- SQL over table "invoices": an independent reference for the tests and the
 -- hand-written baseline of the benchmark.  Amounts are summed in numeric,
 -- exactly; calendar units come from date_trunc.
