@@ -44,6 +44,17 @@ SELECT error_of($$ SELECT segment.refresh_segmentation('orphan') $$);
 SELECT segment.drop_segmentation('orphan');
 SELECT NOT EXISTS (SELECT FROM segment.segmentations WHERE name = 'orphan') AS record_dropped;
 
+-- dropping the source (no CASCADE needed: nothing depends on it) leaves the
+-- results in place; a refresh then says what happened and changes nothing
+CREATE TABLE invoices_copy AS SELECT * FROM invoices_small;
+SELECT segment.create_segmentation('dropme', 'invoices_copy', k => 3);
+CREATE TEMP TABLE profiles_before AS SELECT * FROM dropme.profiles;
+DROP TABLE invoices_copy;
+SELECT error_of($$ SELECT segment.refresh_segmentation('dropme') $$);
+SELECT count(*) AS profiles, count(*) FILTER (WHERE p IS DISTINCT FROM b) AS changed
+FROM dropme.profiles p FULL JOIN profiles_before b USING (cluster);
+SELECT segment.drop_segmentation('dropme');
+
 -- bad arguments
 SELECT error_of($$ SELECT segment.drop_segmentation('no_such') $$);
 SELECT error_of($$ SELECT segment.drop_segmentation(NULL) $$);

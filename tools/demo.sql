@@ -39,7 +39,7 @@ SELECT coalesce(cluster::text, 'all') AS cluster, customers, round(mean_silhouet
 	round(min_silhouette::numeric, 3) AS min, round(max_silhouette::numeric, 3) AS max
 FROM retail.silhouette ORDER BY cluster NULLS LAST;
 
-\echo 'The views a BI tool reads: retail.features, assignments, profiles, elbow, silhouette, boxplots, pca, model'
+\echo 'The tables a BI tool reads: retail.features, assignments, profiles, elbow, silhouette, boxplots, pca, model'
 
 -- The pictures, written as psql prints them
 \! mkdir -p out

@@ -427,8 +427,14 @@ BEGIN
 			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
 			HINT = format('It was dropped by hand: segment.drop_segmentation(%L) removes the record, then create the segmentation again.', segmentation);
 	END IF;
-	-- the mapping still names columns of the source (the source may have
-	-- changed since), and the caller may read it
+	-- the source still exists (nothing depends on it: dropping it leaves the
+	-- results in place), its mapping still names its columns
+	IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = r.source) THEN
+		RAISE EXCEPTION USING ERRCODE = '42P01',
+			MESSAGE = format('the source of segmentation "%s" does not exist', segmentation),
+			DETAIL = 'Its table or view was dropped; the segmentation''s tables keep the results of the last refresh.',
+			HINT = format('segment.drop_segmentation(%L) and create it again on the new source.', segmentation);
+	END IF;
 	PERFORM segment.check_source_column(r.source, 'customer_column', r.customer_column);
 	PERFORM segment.check_source_column(r.source, 'invoice_column', r.invoice_column);
 	PERFORM segment.check_source_column(r.source, 'time_column', r.time_column);
