@@ -557,8 +557,11 @@ KMeansCompareFarthest(const void *a, const void *b, void *arg)
  * (scikit-learn's _relocate_empty_clusters), taking points only from
  * clusters that keep at least one.  Unlike scikit-learn the moved point is
  * relabelled, so labels, sums and counts stay consistent; its bounds are
- * reset so the next assignment computes its distances.  Returns how many
- * points moved.
+ * reset so the next assignment computes its distances.  A point that sits on
+ * its centre is never moved: it would only duplicate that centre and go back
+ * to it on the tie, again and again.  So with fewer distinct points than
+ * clusters the clusters left over stay empty and the run converges at once.
+ * Returns how many points moved.
  */
 static int
 KMeansRelocate(KMeansWork *w)
@@ -587,6 +590,8 @@ KMeansRelocate(KMeansWork *w)
 			continue;
 		do
 		{
+			if (next >= n || w->closest[w->relocation_order[next]] == 0.0)
+				return relocated;	/* every point left sits on its centre */
 			row = w->relocation_order[next++];
 			from = w->labels[row];
 		} while (w->counts[from] <= 1);
@@ -630,6 +635,12 @@ KMeansUpdate(KMeansWork *w, int *relocated)
 		const double *sum = w->sums + (Size) c * dims;
 		double		squared;
 
+		if (w->counts[c] == 0)
+		{
+			/* left empty (fewer distinct points than clusters): stays put */
+			memcpy(center, w->centers + (Size) c * dims, dims * sizeof(double));
+			continue;
+		}
 		for (int j = 0; j < dims; j++)
 			center[j] = sum[j] / w->counts[c];
 		squared = SquaredDistance(center, w->centers + (Size) c * dims, dims);
@@ -665,14 +676,15 @@ KMeansUpdate(KMeansWork *w, int *relocated)
 	return shift;
 }
 
-/* Centres as the exact means of their rows, summed from scratch */
+/* Centres as the exact means of their rows, summed from scratch; an empty
+ * cluster's centre stays where it is */
 static void
 KMeansMeans(KMeansWork *w)
 {
 	KMeansSums(w);
 	for (int c = 0; c < w->k; c++)
-		for (int j = 0; j < w->dims; j++)
-			w->centers[(Size) c * w->dims + j] = w->sums[(Size) c * w->dims + j] / Max(w->counts[c], 1);
+		for (int j = 0; j < w->dims && w->counts[c] > 0; j++)
+			w->centers[(Size) c * w->dims + j] = w->sums[(Size) c * w->dims + j] / w->counts[c];
 }
 
 /* The cost factors of joining and leaving cluster c at its current size */
