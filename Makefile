@@ -65,6 +65,7 @@ REGRESS = \
 	pipeline \
 	pipeline_drop \
 	pipeline_registry \
+	pipeline_real_world \
 	plots \
 	fuzz \
 	interrupts \

@@ -12,15 +12,17 @@ COMMENT ON FUNCTION segment.match_clusters(double precision[], double precision[
 	'for each centroid of current, the cluster number that matches previous with the least total squared distance';
 
 -- The clustering features of a customer, transformed (see the README):
--- log1p of days and counts, signed log1p of amounts; one-off buyers'
--- time between purchases is the time since their only purchase.  A plain
--- SQL function the planner inlines, so it pins no search_path: every
--- function and operator in it is schema-qualified instead.
+-- log1p of days and counts; signed log1p of amounts counted in amount_unit
+-- (the segmentation's typical invoice amount), so that the unit of the
+-- prices does not matter: multiplying every price by c multiplies amounts
+-- and unit alike.  One-off buyers' time between purchases is the time since
+-- their only purchase.  A plain SQL function the planner inlines, so it pins
+-- no search_path: every function and operator in it is schema-qualified.
 CREATE FUNCTION segment.rfm_vector(recency_days double precision, invoices integer,
 		invoices_per_hour double precision, invoices_per_day double precision,
 		invoices_per_month double precision, invoices_per_year double precision,
 		total_amount double precision, avg_invoice_amount double precision,
-		mean_days_between double precision)
+		mean_days_between double precision, amount_unit double precision)
 	RETURNS double precision[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	AS $$
@@ -31,15 +33,15 @@ CREATE FUNCTION segment.rfm_vector(recency_days double precision, invoices integ
 		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_day),
 		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_month),
 		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) invoices_per_year),
-		pg_catalog.sign(total_amount) OPERATOR(pg_catalog.*)
-			pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) pg_catalog.abs(total_amount)),
-		pg_catalog.sign(avg_invoice_amount) OPERATOR(pg_catalog.*)
-			pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+) pg_catalog.abs(avg_invoice_amount)),
+		pg_catalog.sign(total_amount) OPERATOR(pg_catalog.*) pg_catalog.ln(1::double precision
+			OPERATOR(pg_catalog.+) (pg_catalog.abs(total_amount) OPERATOR(pg_catalog./) amount_unit)),
+		pg_catalog.sign(avg_invoice_amount) OPERATOR(pg_catalog.*) pg_catalog.ln(1::double precision
+			OPERATOR(pg_catalog.+) (pg_catalog.abs(avg_invoice_amount) OPERATOR(pg_catalog./) amount_unit)),
 		pg_catalog.ln(1::double precision OPERATOR(pg_catalog.+)
 			GREATEST(COALESCE(mean_days_between, recency_days), 0::double precision))]
 	$$;
 COMMENT ON FUNCTION segment.rfm_vector(double precision, integer, double precision, double precision,
-		double precision, double precision, double precision, double precision, double precision) IS
+		double precision, double precision, double precision, double precision, double precision, double precision) IS
 	'the transformed clustering features of a customer with purchases, before standardization';
 
 -- Raise the error for a name that cannot be a segmentation's schema
@@ -49,10 +51,16 @@ CREATE FUNCTION segment.check_segmentation_name(name text)
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
-	IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]*$' OR octet_length(name) > 63 THEN
+	IF name ~ '^[A-Za-z_][A-Za-z0-9_]*$' AND name <> lower(name) AND octet_length(name) <= 63 THEN
+		RAISE EXCEPTION USING ERRCODE = '42602',
+			MESSAGE = format('invalid segmentation name %s', quote_literal(name)),
+			DETAIL = 'A segmentation name is also the name of its schema, written without quotes in queries, so it is in lower case.',
+			HINT = format('Use %L.', lower(name));
+	END IF;
+	IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]*$' OR octet_length(name) > 63 THEN
 		RAISE EXCEPTION USING ERRCODE = '42602',
 			MESSAGE = format('invalid segmentation name %s', coalesce(quote_literal(name), 'NULL')),
-			DETAIL = 'A segmentation name is also the name of its schema: a letter or underscore, then letters, digits or underscores, at most 63 bytes.';
+			DETAIL = 'A segmentation name is also the name of its schema: a lower-case letter or underscore, then lower-case letters, digits or underscores, at most 63 bytes.';
 	END IF;
 	IF lower(name) IN ('segment', 'public', 'information_schema', 'cron') OR lower(name) LIKE 'pg\_%' THEN
 		RAISE EXCEPTION USING ERRCODE = '42939',
@@ -62,25 +70,107 @@ END
 $function$;
 COMMENT ON FUNCTION segment.check_segmentation_name(text) IS 'raises an error for a name that cannot be a segmentation';
 
--- Raise the error for a column mapping that names no column of the source
-CREATE FUNCTION segment.check_source_column(relation regclass, argument text, column_name name)
+-- Raise the error for a column mapping that names no column of the source,
+-- or one whose type the pipeline cannot use; in a refresh (segmentation
+-- given) the error names the segmentation and how to remap
+CREATE FUNCTION segment.check_source_column(relation regclass, argument text, column_name name,
+		segmentation text DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	column_type regtype;
+	accepted regtype[];
+	accepted_text text;
+	prefix text := CASE WHEN segmentation IS NOT NULL THEN format('segmentation "%s": ', segmentation) ELSE '' END;
+	remap text := CASE WHEN segmentation IS NOT NULL
+		THEN format('Map %s to another column with segment.alter_segmentation(%L, %s => ...), or drop and create the segmentation.',
+			argument, segmentation, argument)
+		ELSE format('Pass the name of the column to use as %s.', argument) END;
+BEGIN
+	IF column_name IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = format('%s must not be NULL', argument);
+	END IF;
+	-- the type, or a domain's base type
+	SELECT coalesce(nullif(t.typbasetype, 0), t.oid)::regtype INTO column_type
+	FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+	WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42703',
+			MESSAGE = format('%scolumn "%s" (%s) of relation %s does not exist', prefix, column_name, argument, relation),
+			HINT = remap;
+	END IF;
+	accepted := CASE argument
+		WHEN 'invoice_column' THEN ARRAY['text', 'character varying', 'character', 'smallint', 'integer', 'bigint']::regtype[]
+		WHEN 'time_column' THEN ARRAY['timestamp without time zone', 'timestamp with time zone', 'date']::regtype[]
+		WHEN 'quantity_column' THEN ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']::regtype[]
+		WHEN 'price_column' THEN ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']::regtype[]
+		END;
+	IF accepted IS NOT NULL AND column_type <> ALL (accepted) THEN
+		accepted_text := array_to_string(accepted::text[], ', ');
+		RAISE EXCEPTION USING ERRCODE = '42804',
+			MESSAGE = format('%s%s "%s" of relation %s has type %s', prefix, argument, column_name, relation, column_type),
+			DETAIL = format('%s must be a column of type %s.', argument,
+				regexp_replace(accepted_text, ', ([^,]*)$', ' or \1')),
+			HINT = CASE WHEN segmentation IS NOT NULL THEN remap
+				ELSE 'Pass another column, or a view of the source that casts this one.' END;
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_source_column(regclass, text, name, text) IS
+	'raises an error when a column mapping names no column of the source, or one of a type the pipeline cannot use';
+
+-- Raise the error for any mapping of registry row r that does not fit its source
+CREATE FUNCTION segment.check_source_columns(r segment.segmentations, segmentation text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
-	IF column_name IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = format('%s must not be NULL', argument);
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_attribute a
-				   WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped) THEN
-		RAISE EXCEPTION USING ERRCODE = '42703',
-			MESSAGE = format('column "%s" of relation %s does not exist', column_name, relation),
-			HINT = format('Pass the name of the column to use as %s.', argument);
+	PERFORM segment.check_source_column(r.source, 'customer_column', r.customer_column, segmentation);
+	PERFORM segment.check_source_column(r.source, 'invoice_column', r.invoice_column, segmentation);
+	PERFORM segment.check_source_column(r.source, 'time_column', r.time_column, segmentation);
+	PERFORM segment.check_source_column(r.source, 'quantity_column', r.quantity_column, segmentation);
+	PERFORM segment.check_source_column(r.source, 'price_column', r.price_column, segmentation);
+	IF r.country_column IS NOT NULL THEN
+		PERFORM segment.check_source_column(r.source, 'country_column', r.country_column, segmentation);
 	END IF;
 END
 $function$;
-COMMENT ON FUNCTION segment.check_source_column(regclass, text, name) IS 'raises an error when a column mapping names no column of the source';
+COMMENT ON FUNCTION segment.check_source_columns(segment.segmentations, text) IS
+	'raises an error when a column mapping of a segmentation does not fit its source';
+
+-- The SQL of the time of a line: a date is read as a timestamp at midnight
+CREATE FUNCTION segment.segmentation_time_sql(r segment.segmentations)
+	RETURNS text
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT format(CASE WHEN a.atttypid = 'date'::regtype THEN '%I::timestamp' ELSE '%I' END, r.time_column)
+	FROM pg_attribute a WHERE a.attrelid = r.source AND a.attname = r.time_column
+	$$;
+COMMENT ON FUNCTION segment.segmentation_time_sql(segment.segmentations) IS
+	'SQL of the time of a line of the source of registry row r';
+
+-- The SQL of the reference time of recency: the as_of given, or the latest
+-- time among the lines the segmentation uses (a customer, every mapped
+-- column not NULL, a finite time, quantity and price), so that a typo line
+-- without a customer or an 'infinity' cannot move it
+CREATE FUNCTION segment.segmentation_as_of_sql(r segment.segmentations)
+	RETURNS text
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE WHEN r.as_of IS NOT NULL THEN format('%L::timestamp', r.as_of)
+		ELSE format('(SELECT max(%1$s)::timestamp FROM %2$s WHERE %3$I IS NOT NULL AND %4$I IS NOT NULL '
+			'AND isfinite(%1$s) AND %5$I::double precision BETWEEN %7$s AND %8$s '
+			'AND %6$I::double precision BETWEEN %7$s AND %8$s)',
+			segment.segmentation_time_sql(r), r.source, r.customer_column, r.invoice_column,
+			r.quantity_column, r.price_column, '-1.7976931348623157e308', '1.7976931348623157e308') END
+	$$;
+COMMENT ON FUNCTION segment.segmentation_as_of_sql(segment.segmentations) IS
+	'SQL of the reference time of recency of registry row r';
 
 -- The SQL of a customer's raw clustering vector, for features row f and registry row r
 CREATE FUNCTION segment.segmentation_vector_sql(with_country boolean)
@@ -89,9 +179,10 @@ CREATE FUNCTION segment.segmentation_vector_sql(with_country boolean)
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT 'segment.rfm_vector(f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, '
-		|| 'f.invoices_per_month, f.invoices_per_year, f.total_amount, f.avg_invoice_amount, f.mean_days_between)'
+		|| 'f.invoices_per_month, f.invoices_per_year, f.total_amount, f.avg_invoice_amount, f.mean_days_between, '
+		|| 'r.amount_unit)'
 		|| CASE WHEN with_country
-			THEN ' || ARRAY[(f.country IS NOT DISTINCT FROM r.domestic_country)::integer::double precision]'
+			THEN ' || ARRAY[coalesce(f.country = r.domestic_country, false)::integer::double precision]'
 			ELSE '' END
 	$$;
 COMMENT ON FUNCTION segment.segmentation_vector_sql(boolean) IS 'SQL of the raw clustering vector of features row f under registry row r';
@@ -104,23 +195,10 @@ CREATE FUNCTION segment.segmentation_values_sql(with_country boolean)
 	AS $$
 	SELECT 'ARRAY[f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, f.invoices_per_month, '
 		|| 'f.invoices_per_year, f.total_amount, f.avg_invoice_amount, coalesce(f.mean_days_between, f.recency_days)'
-		|| CASE WHEN with_country THEN ', (f.country IS NOT DISTINCT FROM r.domestic_country)::integer' ELSE '' END
+		|| CASE WHEN with_country THEN ', coalesce(f.country = r.domestic_country, false)::integer' ELSE '' END
 		|| ']::double precision[]'
 	$$;
 COMMENT ON FUNCTION segment.segmentation_values_sql(boolean) IS 'SQL of the clustering features in original units of features row f under registry row r';
-
--- The tables of a segmentation in the order a refresh fills them, each with
--- its unique key
-CREATE FUNCTION segment.segmentation_tables()
-	RETURNS TABLE (result_table text, unique_key text)
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	VALUES ('features', 'customer_id'), ('assignments', 'customer_id'), ('profiles', 'cluster'),
-		('elbow', 'k'), ('silhouette', 'cluster'), ('boxplots', 'cluster, feature'),
-		('pca', 'component, feature'), ('model', 'k')
-	$$;
-COMMENT ON FUNCTION segment.segmentation_tables() IS 'the tables of a segmentation, in the order a refresh fills them, with their unique keys';
 
 -- The query that fills one table of a segmentation, from its registry row.
 -- The queries read the registry row itself, so a refresh updates the row
@@ -147,19 +225,21 @@ BEGIN
 	vector_values := segment.segmentation_values_sql(r.country_column IS NOT NULL);
 	country := CASE WHEN r.country_column IS NULL THEN 'NULL::text'
 		ELSE format('mode() WITHIN GROUP (ORDER BY %I)::text', r.country_column) END;
-	as_of := CASE WHEN r.as_of IS NULL THEN format('(SELECT max(%I) FROM %s)::timestamp', r.time_column, r.source)
-		ELSE format('%L::timestamp', r.as_of) END;
+	-- the reference time the refresh worked out (segment.segmentation_as_of_sql)
+	as_of := format('%L::timestamp', r.used_as_of);
 
 	IF result_table = 'features' THEN
 		RETURN format($sql$
 		SELECT c.customer AS customer_id, c.country,
 			extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
 			(c.f).*
-		FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$I, %6$I, %8$I) AS f
-			  FROM %2$s WHERE %3$I IS NOT NULL GROUP BY %3$I) AS c,
+		FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$s, %6$I, %8$I) AS f
+			  FROM %2$s WHERE %3$I IS NOT NULL %10$s GROUP BY %3$I) AS c,
 			(SELECT %9$s AS as_of) AS a $sql$,
-		segmentation, r.source, r.customer_column, r.invoice_column, r.time_column, r.quantity_column,
-		country, r.price_column, as_of);
+		segmentation, r.source, r.customer_column, r.invoice_column, segment.segmentation_time_sql(r), r.quantity_column,
+		country, r.price_column, as_of,
+		-- an explicit as_of is a cut-off: later lines are not used
+		CASE WHEN r.as_of IS NOT NULL THEN format('AND %s <= %L::timestamp', segment.segmentation_time_sql(r), r.as_of) ELSE '' END);
 	END IF;
 
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
@@ -413,7 +493,7 @@ DECLARE
 	numbers integer[];
 	labelled text;
 	dims integer;
-	reference_time timestamp;
+	distinct_customers bigint;
 	caller_time_zone text;
 	fit_rows bigint;
 BEGIN
@@ -427,36 +507,52 @@ BEGIN
 			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
 			HINT = format('It was dropped by hand: segment.drop_segmentation(%L) removes the record, then create the segmentation again.', segmentation);
 	END IF;
-	-- the source still exists (nothing depends on it: dropping it leaves the
-	-- results in place), its mapping still names its columns
-	IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = r.source) THEN
+	IF NOT has_database_privilege(current_database(), 'TEMPORARY') THEN
+		RAISE EXCEPTION USING ERRCODE = '42501',
+			MESSAGE = format('refreshing segmentation "%s" needs the TEMPORARY privilege on database %s',
+				segmentation, current_database()),
+			HINT = format('GRANT TEMPORARY ON DATABASE %I TO %I;', current_database(), current_user);
+	END IF;
+	-- the source: the same table or view, or when that was dropped, one of the
+	-- same name (a reload that drops and creates it again); nothing depends
+	-- on it, so dropping it leaves the results in place
+	r.source := coalesce((SELECT c.oid FROM pg_class c WHERE c.oid = r.source), to_regclass(r.source_name));
+	IF r.source IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '42P01',
-			MESSAGE = format('the source of segmentation "%s" does not exist', segmentation),
+			MESSAGE = format('the source %s of segmentation "%s" does not exist', r.source_name, segmentation),
 			DETAIL = 'Its table or view was dropped; the segmentation''s tables keep the results of the last refresh.',
-			HINT = format('segment.drop_segmentation(%L) and create it again on the new source.', segmentation);
+			HINT = format('Create %s again, or drop the segmentation with segment.drop_segmentation(%L) and create it on another source.',
+				r.source_name, segmentation);
 	END IF;
-	PERFORM segment.check_source_column(r.source, 'customer_column', r.customer_column);
-	PERFORM segment.check_source_column(r.source, 'invoice_column', r.invoice_column);
-	PERFORM segment.check_source_column(r.source, 'time_column', r.time_column);
-	PERFORM segment.check_source_column(r.source, 'quantity_column', r.quantity_column);
-	PERFORM segment.check_source_column(r.source, 'price_column', r.price_column);
-	IF r.country_column IS NOT NULL THEN
-		PERFORM segment.check_source_column(r.source, 'country_column', r.country_column);
-	END IF;
+	r.source_name := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					  WHERE c.oid = r.source);
+	-- its mapping still fits it (the source may have changed since)
+	PERFORM segment.check_source_columns(r, segmentation);
+
 	-- calendar units in the time zone of the creation, whoever refreshes
 	caller_time_zone := current_setting('TimeZone');
 	PERFORM set_config('TimeZone', r.time_zone, true);
+	EXECUTE 'SELECT ' || segment.segmentation_as_of_sql(r) INTO r.used_as_of;
+	-- the owner of the schema owns the segmentation (ownership may have moved)
+	UPDATE segment.segmentations s
+	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
+		owner = segment.segmentation_owner(s.name, s.owner)::regrole
+	WHERE s.name = segmentation;
 	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
 
-	-- the most common country is "domestic"
+	-- the most common country is "domestic" (a customer whose country is
+	-- NULL is not); amounts are counted in typical invoices: the median
+	-- average invoice amount, so the unit of the prices does not matter
 	IF r.country_column IS NOT NULL THEN
 		EXECUTE format('SELECT country FROM %I.features WHERE invoices > 0 AND country IS NOT NULL
 						GROUP BY country ORDER BY count(*) DESC, country LIMIT 1', segmentation)
 			INTO r.domestic_country;
 	END IF;
-	-- the owner of the schema owns the segmentation (ownership may have moved)
-	UPDATE segment.segmentations s
-	SET domestic_country = r.domestic_country, owner = segment.segmentation_owner(s.name, s.owner)::regrole
+	EXECUTE format('SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY avg_invoice_amount)
+					FROM %I.features WHERE invoices > 0 AND avg_invoice_amount > 0', segmentation)
+		INTO r.amount_unit;
+	r.amount_unit := coalesce(nullif(r.amount_unit, 0), 1);
+	UPDATE segment.segmentations s SET domestic_country = r.domestic_country, amount_unit = r.amount_unit
 	WHERE s.name = segmentation;
 
 	-- the raw vectors of the customers with a purchase
@@ -467,8 +563,9 @@ BEGIN
 	EXECUTE format('CREATE TEMP TABLE segment_refresh_vectors AS
 					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %s AS raw,
 						NULL::double precision[] AS vec, NULL::integer AS cluster, true AS in_fit
-					FROM %I.features f, (SELECT $1 AS domestic_country) r WHERE f.invoices > 0', vector, segmentation)
-		USING r.domestic_country;
+					FROM %I.features f, (SELECT $1 AS domestic_country, $2 AS amount_unit) r
+					WHERE f.invoices > 0', vector, segmentation)
+		USING r.domestic_country, r.amount_unit;
 	SELECT count(*) INTO n FROM pg_temp.segment_refresh_vectors;
 	IF n < 3 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
@@ -477,6 +574,17 @@ BEGIN
 	IF r.k IS NOT NULL AND r.k > n - 1 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('k (%s) must be below the number of customers with a purchase (%s)', r.k, n);
+	END IF;
+	-- no k above the number of distinct customers: it could not be filled
+	SELECT count(DISTINCT v.raw) INTO distinct_customers FROM pg_temp.segment_refresh_vectors v;
+	IF distinct_customers < 2 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('segmentation "%s": the %s customers with a purchase all have the same features, there is nothing to segment',
+				segmentation, n);
+	END IF;
+	IF r.k IS NOT NULL AND r.k > distinct_customers THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('k (%s) must not exceed the number of customers with distinct features (%s)', r.k, distinct_customers);
 	END IF;
 
 	-- standardize; the domestic flag is only centred, so it weighs like one
@@ -499,7 +607,7 @@ BEGIN
 	END IF;
 
 	-- every candidate k with its scores
-	k_max := least(10, n - 1);
+	k_max := least(10, n - 1, distinct_customers);
 	-- (each k fitted as segment.elbow and segment.kmeans_fit fit it)
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
 	candidates := ARRAY(SELECT generate_series(2, k_max) UNION SELECT r.k WHERE r.k IS NOT NULL ORDER BY 1);
@@ -557,14 +665,8 @@ BEGIN
 				  FROM generate_series(1, (new_model).k) AS c) AS renumbered);
 	END IF;
 
-	IF r.as_of IS NULL THEN
-		EXECUTE format('SELECT max(%I)::timestamp FROM %s', r.time_column, r.source) INTO reference_time;
-	ELSE
-		reference_time := r.as_of;
-	END IF;
 	UPDATE segment.segmentations s
 	SET fitted_at = clock_timestamp(),
-		used_as_of = reference_time,
 		scaler = new_scaler,
 		model_scaler = new_model_scaler,
 		model = new_model,
@@ -661,9 +763,12 @@ BEGIN
 	EXECUTE format('COMMENT ON SCHEMA %I IS %L', segmentation,
 		format('segmentation %s of %s, made by segment.create_segmentation', segmentation, source));
 	BEGIN
-		INSERT INTO segment.segmentations (name, source, k, customer_column, invoice_column, time_column,
+		INSERT INTO segment.segmentations (name, source, source_name, k, customer_column, invoice_column, time_column,
 			quantity_column, price_column, country_column, as_of, seed, time_zone, features)
-		VALUES (segmentation, source, k, customer_column, invoice_column, time_column,
+		VALUES (segmentation, source,
+			(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			 WHERE c.oid = source),
+			k, customer_column, invoice_column, time_column,
 			quantity_column, price_column, country_column, as_of, seed, current_setting('TimeZone'),
 			ARRAY['recency_days', 'invoices', 'invoices_per_hour', 'invoices_per_day', 'invoices_per_month',
 				  'invoices_per_year', 'total_amount', 'avg_invoice_amount', 'mean_days_between']
@@ -678,6 +783,62 @@ END
 $function$;
 COMMENT ON FUNCTION segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint) IS
 	'segments the customers of a table of invoice lines into schema "name", with tables for BI tools';
+
+-- alter_segmentation: change the arguments of a segmentation; NULL keeps
+-- one as it is.  The next refresh uses them.
+CREATE FUNCTION segment.alter_segmentation(name text, k integer DEFAULT NULL,
+		customer_column name DEFAULT NULL, invoice_column name DEFAULT NULL,
+		time_column name DEFAULT NULL, quantity_column name DEFAULT NULL,
+		price_column name DEFAULT NULL, country_column name DEFAULT NULL,
+		as_of timestamp DEFAULT NULL, seed bigint DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	segmentation text := alter_segmentation.name;
+	r segment.segmentations;
+BEGIN
+	IF segmentation IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
+	END IF;
+	-- waits for a refresh of it to finish
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	IF alter_segmentation.k IS NOT NULL AND alter_segmentation.k < 2 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', alter_segmentation.k);
+	END IF;
+	IF r.country_column IS NULL AND alter_segmentation.country_column IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '0A000',
+			MESSAGE = format('segmentation "%s" was made without a country column', segmentation),
+			DETAIL = 'A country column adds a clustering feature, which changes the columns of its tables.',
+			HINT = 'Drop the segmentation and create it again with country_column.';
+	END IF;
+	r.k := coalesce(alter_segmentation.k, r.k);
+	r.customer_column := coalesce(alter_segmentation.customer_column, r.customer_column);
+	r.invoice_column := coalesce(alter_segmentation.invoice_column, r.invoice_column);
+	r.time_column := coalesce(alter_segmentation.time_column, r.time_column);
+	r.quantity_column := coalesce(alter_segmentation.quantity_column, r.quantity_column);
+	r.price_column := coalesce(alter_segmentation.price_column, r.price_column);
+	r.country_column := coalesce(alter_segmentation.country_column, r.country_column);
+	r.as_of := coalesce(alter_segmentation.as_of, r.as_of);
+	r.seed := coalesce(alter_segmentation.seed, r.seed);
+	-- the mapping must fit the source as it is now
+	r.source := coalesce((SELECT c.oid FROM pg_class c WHERE c.oid = r.source), to_regclass(r.source_name));
+	IF r.source IS NOT NULL THEN
+		PERFORM segment.check_source_columns(r);
+	END IF;
+	UPDATE segment.segmentations s
+	SET k = r.k, customer_column = r.customer_column, invoice_column = r.invoice_column,
+		time_column = r.time_column, quantity_column = r.quantity_column, price_column = r.price_column,
+		country_column = r.country_column, as_of = r.as_of, seed = r.seed
+	WHERE s.name = segmentation;
+END
+$function$;
+COMMENT ON FUNCTION segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint) IS
+	'changes the arguments of a segmentation (NULL keeps one); the next refresh uses them';
 
 -- The objects that would go with a segmentation's schema and tables and are
 -- not the segmentation's own: what lives in the schema besides its tables,

@@ -30,12 +30,14 @@ CREATE TABLE segment.segmentations (
 	labels text[],
 	features text[],
 	customers_clustered bigint,
-	fitted_rows bigint
+	fitted_rows bigint,
+	source_name text NOT NULL,
+	amount_unit double precision
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
 COMMENT ON COLUMN segment.segmentations.owner IS 'role that owns it: the owner of its schema as of the last refresh (the creator at first)';
-COMMENT ON COLUMN segment.segmentations.source IS 'table or view of invoice lines';
+COMMENT ON COLUMN segment.segmentations.source IS 'table or view of invoice lines (as of the last refresh)';
 COMMENT ON COLUMN segment.segmentations.k IS 'number of segments asked for; NULL when chosen automatically';
 COMMENT ON COLUMN segment.segmentations.customer_column IS 'column of the customer';
 COMMENT ON COLUMN segment.segmentations.invoice_column IS 'column of the invoice number';
@@ -43,7 +45,7 @@ COMMENT ON COLUMN segment.segmentations.time_column IS 'column of the invoice ti
 COMMENT ON COLUMN segment.segmentations.quantity_column IS 'column of the quantity';
 COMMENT ON COLUMN segment.segmentations.price_column IS 'column of the unit price';
 COMMENT ON COLUMN segment.segmentations.country_column IS 'column of the country; NULL leaves country out';
-COMMENT ON COLUMN segment.segmentations.as_of IS 'reference time of recency; NULL for the latest invoice time in the source';
+COMMENT ON COLUMN segment.segmentations.as_of IS 'reference time of recency and cut-off (later lines are not used); NULL for the latest time among the lines used';
 COMMENT ON COLUMN segment.segmentations.seed IS 'seed of k-means';
 COMMENT ON COLUMN segment.segmentations.time_zone IS 'session time zone of the refreshes (calendar units of timestamptz sources)';
 COMMENT ON COLUMN segment.segmentations.created_at IS 'when the segmentation was created';
@@ -58,6 +60,8 @@ COMMENT ON COLUMN segment.segmentations.labels IS 'readable name of each segment
 COMMENT ON COLUMN segment.segmentations.features IS 'names of the clustering features, in vector order';
 COMMENT ON COLUMN segment.segmentations.customers_clustered IS 'customers with a purchase, the rows clustered';
 COMMENT ON COLUMN segment.segmentations.fitted_rows IS 'customers the model was fitted on: all of them, or a seeded sample when they do not fit maintenance_work_mem';
+COMMENT ON COLUMN segment.segmentations.source_name IS 'qualified name of the source: a refresh finds the source by it when its table was dropped and created again';
+COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the typical invoice amount (median average invoice amount): amounts are clustered in this unit, so the unit of the prices does not matter';
 
 CREATE TABLE segment.segmentation_scores (
 	name text NOT NULL REFERENCES segment.segmentations ON DELETE CASCADE ON UPDATE CASCADE,

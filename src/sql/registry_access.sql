@@ -5,11 +5,24 @@
 --
 -- The pipeline runs with its caller's rights (no SECURITY DEFINER), so the
 -- caller writes the registry itself.  Row-level security lets a role see the
--- segmentations it owns, and write only a row that create_segmentation would
--- have let it make: one for a schema of that name that it owns (which takes
+-- segmentations it owns or whose tables it may read, and write only a row
+-- that create_segmentation would have let it make: one for a schema of that name that it owns (which takes
 -- CREATE on the database) and a source it can SELECT.  A row edited by hand
 -- can therefore name only the editor's own schema and readable tables, and
 -- every refresh recomputes what it fits from the source.
+
+-- The tables of a segmentation in the order a refresh fills them, each with
+-- its unique key
+CREATE FUNCTION segment.segmentation_tables()
+	RETURNS TABLE (result_table text, unique_key text)
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	VALUES ('features', 'customer_id'), ('assignments', 'customer_id'), ('profiles', 'cluster'),
+		('elbow', 'k'), ('silhouette', 'cluster'), ('boxplots', 'cluster, feature'),
+		('pca', 'component, feature'), ('model', 'k')
+	$$;
+COMMENT ON FUNCTION segment.segmentation_tables() IS 'the tables of a segmentation, in the order a refresh fills them, with their unique keys';
 
 -- The role that owns a segmentation: the owner of its schema, so that ALTER
 -- SCHEMA ... OWNER TO and REASSIGN OWNED move the segmentation with it; its
@@ -37,9 +50,37 @@ CREATE FUNCTION segment.may_register(name text, source_table regclass)
 COMMENT ON FUNCTION segment.may_register(text, regclass) IS
 	'whether the current role owns a schema of this name and may SELECT from the source, as registering a segmentation requires';
 
+-- Whether the current role may read the tables of segmentation name (USAGE
+-- on its schema and SELECT on each table): then it may read its record too,
+-- and so plot it and report it
+CREATE FUNCTION segment.may_read_results(name text)
+	RETURNS boolean
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT coalesce((SELECT has_schema_privilege(n.oid, 'USAGE') FROM pg_namespace n WHERE n.nspname = name), false)
+		AND (SELECT count(*) = (SELECT count(*) FROM segment.segmentation_tables()) AND bool_and(has_table_privilege(c.oid, 'SELECT'))
+			 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			 WHERE n.nspname = name AND c.relkind = 'r'
+				AND c.relname IN (SELECT t.result_table FROM segment.segmentation_tables() t))
+	$$;
+COMMENT ON FUNCTION segment.may_read_results(text) IS
+	'whether the current role may read every table of a segmentation';
+
+-- Whether the current role owns segmentation name (is a member of its owner)
+CREATE FUNCTION segment.owns_segmentation(name text)
+	RETURNS boolean
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT EXISTS (SELECT FROM segment.segmentations s
+				   WHERE s.name = owns_segmentation.name AND pg_has_role(segment.segmentation_owner(s.name, s.owner), 'USAGE'))
+	$$;
+COMMENT ON FUNCTION segment.owns_segmentation(text) IS 'whether the current role owns a segmentation';
+
 ALTER TABLE segment.segmentations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY segmentations_read ON segment.segmentations FOR SELECT
-	USING (pg_catalog.pg_has_role(segment.segmentation_owner(name, owner), 'USAGE'));
+	USING (pg_catalog.pg_has_role(segment.segmentation_owner(name, owner), 'USAGE') OR segment.may_read_results(name));
 CREATE POLICY segmentations_insert ON segment.segmentations FOR INSERT
 	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE') AND segment.may_register(name, source));
 CREATE POLICY segmentations_update ON segment.segmentations FOR UPDATE
@@ -50,9 +91,11 @@ CREATE POLICY segmentations_delete ON segment.segmentations FOR DELETE
 GRANT SELECT, INSERT, UPDATE, DELETE ON segment.segmentations TO PUBLIC;
 
 ALTER TABLE segment.segmentation_scores ENABLE ROW LEVEL SECURITY;
-CREATE POLICY segmentation_scores_of_owner ON segment.segmentation_scores
-	USING (EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation_scores.name))
-	WITH CHECK (EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation_scores.name));
+CREATE POLICY segmentation_scores_read ON segment.segmentation_scores FOR SELECT
+	USING (EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation_scores.name));
+CREATE POLICY segmentation_scores_write ON segment.segmentation_scores
+	USING (segment.owns_segmentation(name))
+	WITH CHECK (segment.owns_segmentation(name));
 GRANT SELECT, INSERT, UPDATE, DELETE ON segment.segmentation_scores TO PUBLIC;
 
 -- pg_dump keeps every row of the registry (a table of an extension is

@@ -129,8 +129,19 @@ DROP FUNCTION segment.match_clusters(double precision[], double precision[]);
 
 --
 -- The registry: the 0.2 policies go (registry_access.sql makes those of
--- 0.3); its comments as in registry.sql
+-- 0.3); its columns and comments as in registry.sql
 --
 DROP POLICY segmentations_of_owner ON segment.segmentations;
 DROP POLICY segmentation_scores_of_owner ON segment.segmentation_scores;
 COMMENT ON COLUMN segment.segmentations.owner IS 'role that owns it: the owner of its schema as of the last refresh (the creator at first)';
+COMMENT ON COLUMN segment.segmentations.source IS 'table or view of invoice lines (as of the last refresh)';
+COMMENT ON COLUMN segment.segmentations.as_of IS 'reference time of recency and cut-off (later lines are not used); NULL for the latest time among the lines used';
+ALTER TABLE segment.segmentations ADD COLUMN source_name text;
+UPDATE segment.segmentations s SET source_name = (
+	SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+	JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = s.source);
+UPDATE segment.segmentations s SET source_name = s.source::oid::text WHERE s.source_name IS NULL;
+ALTER TABLE segment.segmentations ALTER COLUMN source_name SET NOT NULL;
+ALTER TABLE segment.segmentations ADD COLUMN amount_unit double precision;
+COMMENT ON COLUMN segment.segmentations.source_name IS 'qualified name of the source: a refresh finds the source by it when its table was dropped and created again';
+COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the typical invoice amount (median average invoice amount): amounts are clustered in this unit, so the unit of the prices does not matter';
