@@ -26,6 +26,20 @@ SELECT to_regnamespace('dropme') IS NULL AS schema_dropped,
 	(SELECT count(*) FROM dashboards.notes) AS notes_kept,
 	to_regprocedure('dashboards.top_cluster()') IS NOT NULL AS function_kept;
 
+-- what hangs on the segmentation's tables counts too: a trigger, a policy,
+-- an index, statistics, a rule, a function of their row type
+SELECT segment.create_segmentation('dropme', 'invoices_small', k => 3);
+CREATE FUNCTION dashboards.nothing() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE TRIGGER nothing AFTER INSERT ON dropme.model FOR EACH STATEMENT EXECUTE FUNCTION dashboards.nothing();
+CREATE POLICY everyone ON dropme.profiles USING (true);
+CREATE INDEX ON dropme.features (recency_days);
+CREATE STATISTICS dashboards.features_stats ON invoices, total_amount FROM dropme.features;
+CREATE RULE no_delete AS ON DELETE TO dropme.pca DO INSTEAD NOTHING;
+CREATE FUNCTION dashboards.best_customers() RETURNS SETOF dropme.features LANGUAGE sql AS 'SELECT * FROM dropme.features LIMIT 10';
+SELECT error_of($$ SELECT segment.drop_segmentation('dropme') $$);
+SELECT segment.drop_segmentation('dropme', cascade => true);
+SELECT to_regprocedure('dashboards.best_customers()') IS NULL AS function_dropped_with_cascade;
+
 -- cascade => true drops the dependents too, and says so
 SELECT segment.create_segmentation('dropme', 'invoices_small', k => 3);
 CREATE VIEW dashboards.segment_sizes AS SELECT cluster, customers FROM dropme.profiles;

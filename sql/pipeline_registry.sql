@@ -91,6 +91,60 @@ SELECT length(segment.report('analysed')) > 0 AS report_drawn;
 SELECT segment.drop_segmentation('analysed');
 RESET ROLE;
 
+-- A refresh runs as the segmentation's owner: a trigger the owner put on its
+-- tables runs with the owner's rights even when a superuser refreshes
+-- (as REFRESH MATERIALIZED VIEW runs as the view's owner)
+SET ROLE regress_segment_analyst;
+SELECT segment.create_segmentation('triggered', 'invoices_small', k => 3);
+CREATE TABLE triggered.who_refreshed (role name);
+CREATE FUNCTION triggered.note_role() RETURNS trigger LANGUAGE plpgsql AS
+	$f$BEGIN INSERT INTO triggered.who_refreshed VALUES (current_user); RETURN NULL; END$f$;
+CREATE TRIGGER note_role AFTER INSERT ON triggered.model FOR EACH STATEMENT EXECUTE FUNCTION triggered.note_role();
+RESET ROLE;
+SELECT segment.refresh_segmentation('triggered');
+SELECT role, current_user AS refreshed_by FROM triggered.who_refreshed;
+SELECT current_user = session_user AS role_restored_after_refresh;
+-- only a member of the owner may refresh it
+SET ROLE regress_segment_heir;
+SELECT error_of($$ SELECT segment.refresh_segmentation('triggered') $$);
+RESET ROLE;
+SELECT segment.drop_segmentation('triggered', cascade => true);
+
+-- A schema made later under the name of another role's segmentation whose
+-- schema was renamed gives its maker nothing
+SET ROLE regress_segment_analyst;
+SELECT segment.create_segmentation('renamed', 'invoices_small', k => 3);
+ALTER SCHEMA renamed RENAME TO renamed_archive;
+RESET ROLE;
+SET ROLE regress_segment_heir;
+CREATE SCHEMA renamed;
+SELECT count(*) AS rows_seen_by_the_schema_maker FROM segment.segmentations WHERE name = 'renamed';
+WITH changed AS (UPDATE segment.segmentations SET k = 9 WHERE name = 'renamed' RETURNING 1) SELECT count(*) AS rows_changed FROM changed;
+SELECT error_of($$ SELECT segment.drop_segmentation('renamed') $$);
+DROP SCHEMA renamed;
+RESET ROLE;
+SET ROLE regress_segment_analyst;
+SELECT count(*) AS rows_seen_by_the_owner FROM segment.segmentations WHERE name = 'renamed';
+SELECT error_of($$ SELECT segment.refresh_segmentation('renamed') $$);
+SELECT segment.drop_segmentation('renamed');
+SELECT to_regnamespace('renamed_archive') IS NOT NULL AS renamed_schema_left_to_its_owner;
+DROP SCHEMA renamed_archive CASCADE;
+RESET ROLE;
+
+-- A role whose name needs quotes segments like any other
+CREATE ROLE "Regress Segment Quoted";
+GRANT SELECT ON invoices_small TO "Regress Segment Quoted";
+SELECT format('GRANT CREATE ON DATABASE %I TO "Regress Segment Quoted"', current_database()) \gexec
+SET ROLE "Regress Segment Quoted";
+SELECT segment.create_segmentation('quoted', 'invoices_small', k => 3);
+SELECT name, owner FROM segment.segmentations;
+SELECT segment.refresh_segmentation('quoted');
+SELECT segment.drop_segmentation('quoted');
+RESET ROLE;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM "Regress Segment Quoted"', current_database()) \gexec
+REVOKE ALL ON invoices_small FROM "Regress Segment Quoted";
+DROP ROLE "Regress Segment Quoted";
+
 DROP TABLE secret_prices;
 DO $$ BEGIN
 	EXECUTE format('REVOKE CREATE ON DATABASE %I FROM regress_segment_analyst, regress_segment_heir', current_database());

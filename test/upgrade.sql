@@ -5,7 +5,7 @@
 -- its segment; an update that would take a user's object stops instead.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(19);
+SELECT plan(22);
 
 -- Every object of the extension with its definition: functions, tables,
 -- types and their comments, policies, constraints, what pg_dump keeps
@@ -95,7 +95,7 @@ DROP EXTENSION segment;
 -- A segmentation made with 0.2, with a reader, keeps everything through the update
 CREATE EXTENSION segment VERSION '0.2';
 CREATE ROLE regress_segment_upgrade_owner;
-CREATE ROLE regress_segment_upgrade_reader;
+CREATE ROLE "Regress Upgrade Reader";
 GRANT SELECT ON upgrade_invoices TO regress_segment_upgrade_owner;
 GRANT CREATE ON SCHEMA public TO regress_segment_upgrade_owner;
 DO $$ BEGIN
@@ -103,8 +103,9 @@ DO $$ BEGIN
 END $$;
 SET ROLE regress_segment_upgrade_owner;
 SELECT segment.create_segmentation('upgraded', 'upgrade_invoices', k => 4);
-GRANT USAGE ON SCHEMA upgraded TO regress_segment_upgrade_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA upgraded TO regress_segment_upgrade_reader;
+GRANT USAGE ON SCHEMA upgraded TO "Regress Upgrade Reader";
+GRANT SELECT ON ALL TABLES IN SCHEMA upgraded TO "Regress Upgrade Reader";
+GRANT UPDATE (k) ON upgraded.model TO "Regress Upgrade Reader";
 RESET ROLE;
 CREATE TEMP TABLE rows_before AS
 SELECT * FROM pg_temp.result_rows() WHERE relkind = 'm';
@@ -118,10 +119,13 @@ SELECT set_eq($$SELECT c.relname::text, c.relkind::text, c.relowner::regrole::te
 	'the eight views are now tables of the same names and owner');
 SELECT set_eq($$SELECT result_table, rows, comments FROM pg_temp.result_rows() WHERE relkind = 'r'$$,
 	'SELECT result_table, rows, comments FROM rows_before', 'every table has the rows and column comments of its view');
-SELECT ok(has_table_privilege('regress_segment_upgrade_reader', 'upgraded.profiles', 'SELECT')
-		AND has_table_privilege('regress_segment_upgrade_reader', 'upgraded.assignments', 'SELECT')
-		AND NOT has_table_privilege('regress_segment_upgrade_reader', 'upgraded.profiles', 'INSERT'),
+SELECT ok(has_table_privilege('Regress Upgrade Reader', 'upgraded.profiles', 'SELECT')
+		AND has_table_privilege('Regress Upgrade Reader', 'upgraded.assignments', 'SELECT')
+		AND NOT has_table_privilege('Regress Upgrade Reader', 'upgraded.profiles', 'INSERT'),
 	'the reader keeps SELECT, and only SELECT');
+SELECT ok(has_column_privilege('Regress Upgrade Reader', 'upgraded.model', 'k', 'UPDATE')
+		AND NOT has_column_privilege('Regress Upgrade Reader', 'upgraded.model', 'inertia', 'UPDATE'),
+	'a column privilege is kept');
 SELECT is_empty($$SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
 		WHERE refobjid = (SELECT oid FROM pg_extension WHERE extname = 'segment') AND deptype = 'e'
 			AND classid = 'pg_class'::regclass AND objid IN (SELECT oid FROM pg_class WHERE relnamespace = 'upgraded'::regnamespace)$$,
@@ -136,7 +140,7 @@ RESET ROLE;
 SELECT is((SELECT count(*) FROM assignments_before b FULL JOIN upgraded.assignments a USING (customer_id)
 		WHERE a.cluster IS DISTINCT FROM b.cluster), 0::bigint, 'on the unchanged source every customer keeps its segment');
 SELECT ok((SELECT count(*) FROM upgraded.assignments WHERE cluster IS NOT NULL) = 240, 'every customer is assigned');
-SET ROLE regress_segment_upgrade_reader;
+SET ROLE "Regress Upgrade Reader";
 SELECT ok((SELECT count(*) FROM upgraded.profiles) = 4, 'the reader reads the refreshed profiles');
 RESET ROLE;
 SELECT set_eq('SELECT * FROM pg_temp.extension_objects()', 'SELECT * FROM fresh_objects',
@@ -157,6 +161,12 @@ SELECT ok((SELECT extversion FROM pg_extension WHERE extname = 'segment') = '0.2
 		AND (SELECT count(*) FROM pg_class WHERE relnamespace = 'blocked'::regnamespace AND relkind = 'm') = 8
 		AND (SELECT count(*) FROM public.blocked_dashboard) = 3,
 	'after the stopped update, version, views and the user''s view are as they were');
+DROP VIEW public.blocked_dashboard;
+CREATE INDEX blocked_recency ON blocked.features (recency_days);
+SELECT throws_like('ALTER EXTENSION segment UPDATE', '%other objects depend on its materialized views%',
+	'an update that would drop a user''s index on a 0.2 view stops');
+SELECT ok((SELECT extversion FROM pg_extension WHERE extname = 'segment') = '0.2'
+		AND to_regclass('blocked.blocked_recency') IS NOT NULL, 'after the stopped update, the index is there');
 
 SELECT * FROM finish();
 ROLLBACK;

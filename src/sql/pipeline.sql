@@ -495,6 +495,8 @@ DECLARE
 	dims integer;
 	distinct_customers bigint;
 	caller_time_zone text;
+	caller_role text;
+	owner_role name;
 	fit_rows bigint;
 BEGIN
 	-- one refresh of a segmentation at a time: the row lock waits for another
@@ -502,11 +504,21 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
-	IF to_regnamespace(quote_ident(segmentation)) IS NULL THEN
+	IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
 		RAISE EXCEPTION USING ERRCODE = '3F000',
 			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
-			HINT = format('It was dropped by hand: segment.drop_segmentation(%L) removes the record, then create the segmentation again.', segmentation);
+			HINT = format('It was dropped or renamed by hand: segment.drop_segmentation(%L) removes the record, then create the segmentation again.', segmentation);
 	END IF;
+	-- the refresh runs as the segmentation's owner, as REFRESH MATERIALIZED
+	-- VIEW runs as the view's: what the owner attached to its tables or its
+	-- source never runs with the rights of another role that refreshes
+	owner_role := (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner));
+	IF owner_role IS NULL OR NOT pg_has_role(owner_role, 'MEMBER') THEN
+		RAISE EXCEPTION USING ERRCODE = '42501',
+			MESSAGE = format('must be a member of role %s to refresh segmentation "%s"', coalesce(quote_ident(owner_role), r.owner::text), segmentation);
+	END IF;
+	caller_role := current_setting('role');
+	PERFORM set_config('role', owner_role, true);
 	IF NOT has_database_privilege(current_database(), 'TEMPORARY') THEN
 		RAISE EXCEPTION USING ERRCODE = '42501',
 			MESSAGE = format('refreshing segmentation "%s" needs the TEMPORARY privilege on database %s',
@@ -536,7 +548,7 @@ BEGIN
 	-- the owner of the schema owns the segmentation (ownership may have moved)
 	UPDATE segment.segmentations s
 	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
-		owner = segment.segmentation_owner(s.name, s.owner)::regrole
+		owner = segment.segmentation_owner(s.schema, s.owner)::regrole
 	WHERE s.name = segmentation;
 	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
 
@@ -551,7 +563,7 @@ BEGIN
 	EXECUTE format('SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY avg_invoice_amount)
 					FROM %I.features WHERE invoices > 0 AND avg_invoice_amount > 0', segmentation)
 		INTO r.amount_unit;
-	r.amount_unit := coalesce(nullif(r.amount_unit, 0), 1);
+	r.amount_unit := coalesce(r.fixed_amount_unit, nullif(r.amount_unit, 0), 1);
 	UPDATE segment.segmentations s SET domestic_country = r.domestic_country, amount_unit = r.amount_unit
 	WHERE s.name = segmentation;
 
@@ -680,6 +692,7 @@ BEGIN
 	PERFORM segment.refresh_segmentation_table(segmentation, t.result_table)
 	FROM segment.segmentation_tables() AS t WHERE t.result_table <> 'features';
 	PERFORM set_config('TimeZone', caller_time_zone, true);
+	PERFORM set_config('role', caller_role, true);
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation(text) IS 'recomputes a segmentation in one transaction; readers see the old results until it commits';
@@ -704,7 +717,7 @@ CREATE FUNCTION segment.raise_segmentation_exists(segmentation text)
 	AS $function$
 BEGIN
 	RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('segmentation "%s" already exists', segmentation),
-		HINT = format('Its schema is gone: segment.drop_segmentation(%L) removes the record.', segmentation);
+		HINT = format('A segmentation of this name is recorded although its schema is gone: its owner (or a superuser) removes the record with segment.drop_segmentation(%L).', segmentation);
 END
 $function$;
 COMMENT ON FUNCTION segment.raise_segmentation_exists(text) IS 'raises the error of a segmentation name already registered';
@@ -763,9 +776,9 @@ BEGIN
 	EXECUTE format('COMMENT ON SCHEMA %I IS %L', segmentation,
 		format('segmentation %s of %s, made by segment.create_segmentation', segmentation, source));
 	BEGIN
-		INSERT INTO segment.segmentations (name, source, source_name, k, customer_column, invoice_column, time_column,
+		INSERT INTO segment.segmentations (name, schema, source, source_name, k, customer_column, invoice_column, time_column,
 			quantity_column, price_column, country_column, as_of, seed, time_zone, features)
-		VALUES (segmentation, source,
+		VALUES (segmentation, to_regnamespace(quote_ident(segmentation)), source,
 			(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			 WHERE c.oid = source),
 			k, customer_column, invoice_column, time_column,
@@ -841,35 +854,47 @@ COMMENT ON FUNCTION segment.alter_segmentation(text, integer, name, name, name, 
 	'changes the arguments of a segmentation (NULL keeps one); the next refresh uses them';
 
 -- The objects that would go with a segmentation's schema and tables and are
--- not the segmentation's own: what lives in the schema besides its tables,
--- and what depends on those tables (views, foreign keys, ...), described as
--- DROP describes them
-CREATE FUNCTION segment.segmentation_dependents(segmentation text)
+-- not the segmentation's own, described as DROP describes them: what lives
+-- in the schema besides its tables; what depends on those tables (views,
+-- foreign keys, rules, triggers, policies, indexes other than the unique key
+-- the segmentation made, statistics, publications) or on their row types
+CREATE FUNCTION segment.segmentation_dependents(schema regnamespace)
 	RETURNS SETOF text
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	WITH own AS (
-		SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = segmentation AND c.relkind = 'r'
-			AND c.relname IN (SELECT t.result_table FROM segment.segmentation_tables() t)),
+		SELECT c.oid, c.reltype, t.unique_key FROM pg_class c
+		JOIN segment.segmentation_tables() t ON t.result_table = c.relname
+		WHERE c.relnamespace = schema AND c.relkind = 'r'),
+	own_index AS (
+		SELECT i.indexrelid AS oid FROM pg_index i JOIN own o ON o.oid = i.indrelid
+		WHERE i.indisunique AND o.unique_key = (
+			SELECT string_agg(a.attname, ', ' ORDER BY k.position) FROM unnest(i.indkey) WITH ORDINALITY AS k (attnum, position)
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)),
 	dependent AS (
 		-- in the schema
 		SELECT d.classid, d.objid, d.objsubid FROM pg_depend d
-		WHERE d.refclassid = 'pg_namespace'::regclass AND d.deptype = 'n'
-			AND d.refobjid = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = segmentation)
+		WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = schema AND d.deptype = 'n'
 			AND NOT (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT oid FROM own))
 		UNION
-		-- on the tables (a view's dependency is its rewrite rule's)
-		SELECT coalesce(CASE WHEN d.classid = 'pg_rewrite'::regclass THEN 'pg_class'::regclass END, d.classid),
-			coalesce((SELECT r.ev_class FROM pg_rewrite r WHERE d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid), d.objid),
-			CASE WHEN d.classid = 'pg_rewrite'::regclass THEN 0 ELSE d.objsubid END
-		FROM pg_depend d
-		WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM own) AND d.deptype = 'n'
-			AND NOT (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT oid FROM own)))
+		-- on the tables or their row types; a view by its name, not its rule
+		SELECT d.classid, d.objid, d.objsubid FROM pg_depend d
+		WHERE d.deptype IN ('n', 'a')
+			AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM own))
+				 OR (d.refclassid = 'pg_type'::regclass AND d.refobjid IN (SELECT reltype FROM own)))
+			AND NOT (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT oid FROM own UNION ALL SELECT oid FROM own_index))
+			AND NOT (d.classid = 'pg_rewrite'::regclass
+					 AND EXISTS (SELECT FROM pg_rewrite r WHERE r.oid = d.objid AND r.rulename = '_RETURN'))
+		UNION
+		SELECT 'pg_class'::regclass, r.ev_class, 0 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+		WHERE d.classid = 'pg_rewrite'::regclass AND r.rulename = '_RETURN' AND d.deptype = 'n'
+			AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM own))
+				 OR (d.refclassid = 'pg_type'::regclass AND d.refobjid IN (SELECT reltype FROM own)))
+			AND r.ev_class NOT IN (SELECT oid FROM own))
 	SELECT DISTINCT pg_describe_object(classid, objid, objsubid) FROM dependent ORDER BY 1
 	$$;
-COMMENT ON FUNCTION segment.segmentation_dependents(text) IS
+COMMENT ON FUNCTION segment.segmentation_dependents(regnamespace) IS
 	'the objects in a segmentation''s schema or depending on its tables that are not the segmentation''s own';
 
 -- drop_segmentation: remove the schema, its tables and the record; what is
@@ -884,6 +909,7 @@ DECLARE
 	drop_dependents boolean := drop_segmentation."cascade";
 	dependents text[];
 	own_tables text;
+	schema regnamespace;
 BEGIN
 	IF segmentation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
@@ -891,12 +917,13 @@ BEGIN
 	IF drop_dependents IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'cascade must not be NULL';
 	END IF;
-	PERFORM FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	SELECT s.schema INTO schema FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
-	IF to_regnamespace(quote_ident(segmentation)) IS NOT NULL THEN
-		dependents := ARRAY(SELECT segment.segmentation_dependents(segmentation));
+	-- the segmentation's own schema only: not one made later under its name
+	IF EXISTS (SELECT FROM pg_namespace n WHERE n.oid = schema AND n.nspname = segmentation) THEN
+		dependents := ARRAY(SELECT segment.segmentation_dependents(schema));
 		IF cardinality(dependents) > 0 AND NOT drop_dependents THEN
 			RAISE EXCEPTION USING ERRCODE = '2BP01',
 				MESSAGE = format('cannot drop segmentation "%s" because other objects depend on it', segmentation),
@@ -910,7 +937,7 @@ BEGIN
 		ELSE
 			-- RESTRICT all the same: nothing that is not the segmentation's goes
 			SELECT string_agg(format('%I.%I', segmentation, c.relname), ', ') INTO own_tables
-			FROM pg_class c WHERE c.relnamespace = to_regnamespace(quote_ident(segmentation)) AND c.relkind = 'r'
+			FROM pg_class c WHERE c.relnamespace = schema AND c.relkind = 'r'
 				AND c.relname IN (SELECT t.result_table FROM segment.segmentation_tables() t);
 			IF own_tables IS NOT NULL THEN
 				EXECUTE format('DROP TABLE %s RESTRICT', own_tables);

@@ -7,7 +7,7 @@
 -- scaler, model and PCA (who may read and write it: registry_access.sql)
 CREATE TABLE segment.segmentations (
 	name text PRIMARY KEY,
-	owner regrole NOT NULL DEFAULT current_user::regrole,
+	owner regrole NOT NULL DEFAULT to_regrole(quote_ident(current_user)),
 	source regclass NOT NULL,
 	k integer,
 	customer_column name NOT NULL,
@@ -32,7 +32,9 @@ CREATE TABLE segment.segmentations (
 	customers_clustered bigint,
 	fitted_rows bigint,
 	source_name text NOT NULL,
-	amount_unit double precision
+	amount_unit double precision,
+	fixed_amount_unit double precision,
+	schema regnamespace
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
@@ -61,7 +63,9 @@ COMMENT ON COLUMN segment.segmentations.features IS 'names of the clustering fea
 COMMENT ON COLUMN segment.segmentations.customers_clustered IS 'customers with a purchase, the rows clustered';
 COMMENT ON COLUMN segment.segmentations.fitted_rows IS 'customers the model was fitted on: all of them, or a seeded sample when they do not fit maintenance_work_mem';
 COMMENT ON COLUMN segment.segmentations.source_name IS 'qualified name of the source: a refresh finds the source by it when its table was dropped and created again';
-COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the typical invoice amount (median average invoice amount): amounts are clustered in this unit, so the unit of the prices does not matter';
+COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the unit amounts were clustered in by the last refresh: the typical invoice amount (median average invoice amount), so that the unit of the prices does not matter, or fixed_amount_unit';
+COMMENT ON COLUMN segment.segmentations.fixed_amount_unit IS 'a unit of amounts kept for good: 1 (currency units) for a segmentation made before 0.3, so that its segments stay as they were; NULL for the typical invoice amount of each refresh';
+COMMENT ON COLUMN segment.segmentations.schema IS 'the schema of the segmentation (named name); its owner owns the segmentation';
 
 CREATE TABLE segment.segmentation_scores (
 	name text NOT NULL REFERENCES segment.segmentations ON DELETE CASCADE ON UPDATE CASCADE,

@@ -24,47 +24,53 @@ CREATE FUNCTION segment.segmentation_tables()
 	$$;
 COMMENT ON FUNCTION segment.segmentation_tables() IS 'the tables of a segmentation, in the order a refresh fills them, with their unique keys';
 
--- The role that owns a segmentation: the owner of its schema, so that ALTER
--- SCHEMA ... OWNER TO and REASSIGN OWNED move the segmentation with it; its
--- recorded owner while no schema of that name exists
-CREATE FUNCTION segment.segmentation_owner(name text, recorded_owner regrole)
+-- The role that owns a segmentation: the owner of its schema, so that
+-- REASSIGN OWNED moves the segmentation with it; its recorded owner once that
+-- schema is gone.  The schema is known by its OID (a regnamespace, which
+-- pg_dump writes by name): a schema made later under the same name is not
+-- the segmentation's and gives its owner nothing.
+CREATE FUNCTION segment.segmentation_owner(schema regnamespace, recorded_owner regrole)
 	RETURNS oid
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT coalesce((SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = name), recorded_owner::oid)
+	SELECT coalesce((SELECT n.nspowner FROM pg_namespace n WHERE n.oid = schema), recorded_owner::oid)
 	$$;
-COMMENT ON FUNCTION segment.segmentation_owner(text, regrole) IS
+COMMENT ON FUNCTION segment.segmentation_owner(regnamespace, regrole) IS
 	'the role that owns a segmentation: the owner of its schema, else the recorded owner';
 
--- Whether the current role could have registered a segmentation of this name
--- and source with create_segmentation
-CREATE FUNCTION segment.may_register(name text, source_table regclass)
+-- Whether the current role could have registered a segmentation of this
+-- name, schema and source with create_segmentation: a valid name, the
+-- schema of that name and the current role's, SELECT on the source
+CREATE FUNCTION segment.may_register(name text, schema regnamespace, source_table regclass)
 	RETURNS boolean
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT coalesce(EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = name AND pg_has_role(n.nspowner, 'USAGE'))
+	SELECT coalesce(name ~ '^[a-z_][a-z0-9_]*$' AND octet_length(name) <= 63
+		AND name NOT IN ('segment', 'public', 'information_schema', 'cron') AND name NOT LIKE 'pg\_%'
+		AND EXISTS (SELECT FROM pg_namespace n
+					WHERE n.oid = schema AND n.nspname = name AND pg_has_role(n.nspowner, 'USAGE'))
 		AND has_table_privilege(source_table, 'SELECT'), false)
 	$$;
-COMMENT ON FUNCTION segment.may_register(text, regclass) IS
-	'whether the current role owns a schema of this name and may SELECT from the source, as registering a segmentation requires';
+COMMENT ON FUNCTION segment.may_register(text, regnamespace, regclass) IS
+	'whether the current role may record a segmentation of this name, schema and source, as create_segmentation requires';
 
--- Whether the current role may read the tables of segmentation name (USAGE
--- on its schema and SELECT on each table): then it may read its record too,
+-- Whether the current role may read the tables of a segmentation (USAGE on
+-- its schema and SELECT on each table): then it may read its record too,
 -- and so plot it and report it
-CREATE FUNCTION segment.may_read_results(name text)
+CREATE FUNCTION segment.may_read_results(schema regnamespace)
 	RETURNS boolean
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT coalesce((SELECT has_schema_privilege(n.oid, 'USAGE') FROM pg_namespace n WHERE n.nspname = name), false)
+	SELECT coalesce((SELECT has_schema_privilege(n.oid, 'USAGE') FROM pg_namespace n WHERE n.oid = schema), false)
 		AND (SELECT count(*) = (SELECT count(*) FROM segment.segmentation_tables()) AND bool_and(has_table_privilege(c.oid, 'SELECT'))
-			 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-			 WHERE n.nspname = name AND c.relkind = 'r'
+			 FROM pg_class c
+			 WHERE c.relnamespace = schema AND c.relkind = 'r'
 				AND c.relname IN (SELECT t.result_table FROM segment.segmentation_tables() t))
 	$$;
-COMMENT ON FUNCTION segment.may_read_results(text) IS
+COMMENT ON FUNCTION segment.may_read_results(regnamespace) IS
 	'whether the current role may read every table of a segmentation';
 
 -- Whether the current role owns segmentation name (is a member of its owner)
@@ -74,20 +80,20 @@ CREATE FUNCTION segment.owns_segmentation(name text)
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT EXISTS (SELECT FROM segment.segmentations s
-				   WHERE s.name = owns_segmentation.name AND pg_has_role(segment.segmentation_owner(s.name, s.owner), 'USAGE'))
+				   WHERE s.name = owns_segmentation.name AND pg_has_role(segment.segmentation_owner(s.schema, s.owner), 'USAGE'))
 	$$;
 COMMENT ON FUNCTION segment.owns_segmentation(text) IS 'whether the current role owns a segmentation';
 
 ALTER TABLE segment.segmentations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY segmentations_read ON segment.segmentations FOR SELECT
-	USING (pg_catalog.pg_has_role(segment.segmentation_owner(name, owner), 'USAGE') OR segment.may_read_results(name));
+	USING (pg_catalog.pg_has_role(segment.segmentation_owner(schema, owner), 'USAGE') OR segment.may_read_results(schema));
 CREATE POLICY segmentations_insert ON segment.segmentations FOR INSERT
-	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE') AND segment.may_register(name, source));
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE') AND segment.may_register(name, schema, source));
 CREATE POLICY segmentations_update ON segment.segmentations FOR UPDATE
-	USING (pg_catalog.pg_has_role(segment.segmentation_owner(name, owner), 'USAGE'))
-	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE') AND segment.may_register(name, source));
+	USING (pg_catalog.pg_has_role(segment.segmentation_owner(schema, owner), 'USAGE'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE') AND segment.may_register(name, schema, source));
 CREATE POLICY segmentations_delete ON segment.segmentations FOR DELETE
-	USING (pg_catalog.pg_has_role(segment.segmentation_owner(name, owner), 'USAGE'));
+	USING (pg_catalog.pg_has_role(segment.segmentation_owner(schema, owner), 'USAGE'));
 GRANT SELECT, INSERT, UPDATE, DELETE ON segment.segmentations TO PUBLIC;
 
 ALTER TABLE segment.segmentation_scores ENABLE ROW LEVEL SECURITY;

@@ -24,18 +24,35 @@ DECLARE
 	old_views text;
 BEGIN
 	FOR segmentation IN
-		SELECT s.name, n.oid AS namespace FROM segment.segmentations s JOIN pg_catalog.pg_namespace n ON n.nspname = s.name
+		SELECT s.name, s.owner, n.oid AS namespace FROM segment.segmentations s JOIN pg_catalog.pg_namespace n ON n.nspname = s.name
 		ORDER BY s.name
 	LOOP
+		-- the views that create_segmentation made: of the recorded owner
 		views := ARRAY(SELECT c.oid FROM pg_catalog.pg_class c
-			WHERE c.relnamespace = segmentation.namespace AND c.relkind = 'm'
+			WHERE c.relnamespace = segmentation.namespace AND c.relkind = 'm' AND c.relowner = segmentation.owner
 				AND c.relname IN ('features', 'assignments', 'profiles', 'elbow', 'silhouette', 'boxplots', 'pca', 'model'));
+		IF cardinality(views) < 8 THEN
+			RAISE WARNING 'segmentation "%" is left as it is: its schema does not hold the eight materialized views of its owner that create_segmentation made', segmentation.name
+				USING HINT = 'Drop it with segment.drop_segmentation and create it again.';
+			CONTINUE;
+		END IF;
 
-		SELECT pg_catalog.string_agg(DISTINCT pg_catalog.pg_describe_object('pg_class'::regclass, r.ev_class, 0), ', ')
-		INTO dependents
-		FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
-		WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (views)
-			AND d.deptype = 'n' AND r.ev_class <> ALL (views);
+		-- what would go with the views: other views, and indexes or
+		-- statistics made on them besides their unique keys
+		SELECT pg_catalog.string_agg(DISTINCT object, ', ') INTO dependents FROM (
+			SELECT pg_catalog.pg_describe_object('pg_class'::regclass, r.ev_class, 0) AS object
+			FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+			WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (views)
+				AND d.deptype = 'n' AND r.ev_class <> ALL (views)
+			UNION ALL
+			SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)
+			FROM pg_catalog.pg_depend d
+			WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (views) AND d.deptype IN ('n', 'a')
+				AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_class'::regclass)
+			UNION ALL
+			SELECT pg_catalog.pg_describe_object('pg_class'::regclass, i.indexrelid, 0)
+			FROM pg_catalog.pg_index i WHERE i.indrelid = ANY (views)
+				AND (SELECT count(*) FROM pg_catalog.pg_index o WHERE o.indrelid = i.indrelid) > 1) AS found;
 		IF dependents IS NOT NULL THEN
 			RAISE EXCEPTION USING ERRCODE = '2BP01',
 				MESSAGE = pg_catalog.format('cannot update segmentation "%s": other objects depend on its materialized views', segmentation.name),
@@ -53,22 +70,32 @@ BEGIN
 			-- made by this script, the table would belong to the extension:
 			-- it is the segmentation's, as the view was
 			EXECUTE pg_catalog.format('ALTER EXTENSION segment DROP TABLE %I.%I', segmentation.name, result.copy);
-			EXECUTE pg_catalog.format('ALTER TABLE %I.%I OWNER TO %I', segmentation.name, result.copy, result.relowner::regrole::text);
+			EXECUTE pg_catalog.format('ALTER TABLE %I.%I OWNER TO %s', segmentation.name, result.copy, result.relowner::regrole);
 			FOR privilege IN
 				SELECT a.grantee, a.privilege_type, a.is_grantable FROM pg_catalog.aclexplode(result.relacl) a
 				WHERE a.grantee <> result.relowner
 			LOOP
 				EXECUTE pg_catalog.format('GRANT %s ON %I.%I TO %s%s', privilege.privilege_type, segmentation.name, result.copy,
-					CASE WHEN privilege.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(privilege.grantee::regrole::text) END,
+					CASE WHEN privilege.grantee = 0 THEN 'PUBLIC' ELSE privilege.grantee::regrole::text END,
 					CASE WHEN privilege.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
 			END LOOP;
 			EXECUTE pg_catalog.format('COMMENT ON TABLE %I.%I IS %L', segmentation.name, result.copy,
 				pg_catalog.obj_description(result.oid, 'pg_class'));
 			FOR col IN
-				SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS description
+				SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS description, a.attacl
 				FROM pg_catalog.pg_attribute a WHERE a.attrelid = result.oid AND a.attnum > 0 AND NOT a.attisdropped
 			LOOP
 				EXECUTE pg_catalog.format('COMMENT ON COLUMN %I.%I.%I IS %L', segmentation.name, result.copy, col.attname, col.description);
+				-- column privileges too
+				FOR privilege IN
+					SELECT a.grantee, a.privilege_type, a.is_grantable FROM pg_catalog.aclexplode(col.attacl) a
+					WHERE a.grantee <> result.relowner
+				LOOP
+					EXECUTE pg_catalog.format('GRANT %s (%I) ON %I.%I TO %s%s', privilege.privilege_type, col.attname,
+						segmentation.name, result.copy,
+						CASE WHEN privilege.grantee = 0 THEN 'PUBLIC' ELSE privilege.grantee::regrole::text END,
+						CASE WHEN privilege.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+				END LOOP;
 			END LOOP;
 		END LOOP;
 
@@ -143,5 +170,14 @@ UPDATE segment.segmentations s SET source_name = (
 UPDATE segment.segmentations s SET source_name = s.source::oid::text WHERE s.source_name IS NULL;
 ALTER TABLE segment.segmentations ALTER COLUMN source_name SET NOT NULL;
 ALTER TABLE segment.segmentations ADD COLUMN amount_unit double precision;
+-- a segmentation made with 0.2 keeps counting amounts in currency units, so
+-- that a refresh keeps its customers where they are
+ALTER TABLE segment.segmentations ADD COLUMN fixed_amount_unit double precision;
+UPDATE segment.segmentations SET amount_unit = 1, fixed_amount_unit = 1;
+ALTER TABLE segment.segmentations ADD COLUMN schema regnamespace;
+UPDATE segment.segmentations s SET schema = n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name;
+ALTER TABLE segment.segmentations ALTER COLUMN owner SET DEFAULT to_regrole(quote_ident(current_user));
 COMMENT ON COLUMN segment.segmentations.source_name IS 'qualified name of the source: a refresh finds the source by it when its table was dropped and created again';
-COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the typical invoice amount (median average invoice amount): amounts are clustered in this unit, so the unit of the prices does not matter';
+COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the unit amounts were clustered in by the last refresh: the typical invoice amount (median average invoice amount), so that the unit of the prices does not matter, or fixed_amount_unit';
+COMMENT ON COLUMN segment.segmentations.fixed_amount_unit IS 'a unit of amounts kept for good: 1 (currency units) for a segmentation made before 0.3, so that its segments stay as they were; NULL for the typical invoice amount of each refresh';
+COMMENT ON COLUMN segment.segmentations.schema IS 'the schema of the segmentation (named name); its owner owns the segmentation';
