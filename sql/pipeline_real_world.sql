@@ -101,17 +101,17 @@ SELECT error_of($$ SELECT segment.create_segmentation('x', 'invoices', invoice_c
 
 -- Degenerate customers: no k above the number of distinct customers; one
 -- distinct customer is a clear error
-CREATE TABLE twins (invoice_no text, invoice_date timestamp, quantity integer, unit_price numeric, customer_id integer, country text);
-INSERT INTO twins SELECT 'i' || c, CASE WHEN c % 2 = 0 THEN timestamp '2011-12-01' ELSE '2011-01-01' END,
+CREATE TABLE twin_customers (invoice_no text, invoice_date timestamp, quantity integer, unit_price numeric, customer_id integer, country text);
+INSERT INTO twin_customers SELECT 'i' || c, CASE WHEN c % 2 = 0 THEN timestamp '2011-12-01' ELSE '2011-01-01' END,
 	1, CASE WHEN c % 2 = 0 THEN 100 ELSE 5 END, c, 'France'
 FROM generate_series(1, 50) AS c;
-SELECT segment.create_segmentation('twins', 'twins');
+SELECT segment.create_segmentation('twins', 'twin_customers');
 SELECT k, (SELECT count(*) FROM twins.profiles) AS profiles, (SELECT count(*) FROM twins.elbow) AS candidates FROM twins.model;
-SELECT error_of($$ SELECT segment.create_segmentation('twins3', 'twins', k => 3) $$);
+SELECT error_of($$ SELECT segment.create_segmentation('twins3', 'twin_customers', k => 3) $$);
 SELECT segment.drop_segmentation('twins');
-UPDATE twins SET invoice_date = '2011-12-01', unit_price = 100;
-SELECT error_of($$ SELECT segment.create_segmentation('twins', 'twins') $$);
-DROP TABLE twins;
+UPDATE twin_customers SET invoice_date = '2011-12-01', unit_price = 100;
+SELECT error_of($$ SELECT segment.create_segmentation('twins', 'twin_customers') $$);
+DROP TABLE twin_customers;
 
 -- A customer whose country is NULL is not domestic, whatever the others'
 CREATE TABLE nowhere AS SELECT invoice_no, invoice_date, quantity, unit_price, customer_id, NULL::text AS country
