@@ -92,6 +92,12 @@ SELECT m.fitted_rows < m.customers_clustered AS fitted_on_a_sample,
 	(SELECT sample_size FROM small_memory.silhouette WHERE cluster IS NULL) <= m.fitted_rows AS silhouettes_sampled,
 	m.inertia <= 1.01 * (SELECT inertia FROM retail.elbow WHERE k = 3) AS inertia_within_1_percent
 FROM small_memory.model AS m;
+-- its silhouette plot draws the customers of the sample, and says so
+WITH svg AS (SELECT segment.plot('small_memory', 'silhouette')::xml AS doc)
+SELECT (xpath('//*[@class="subtitle"]/text()', doc))[1]::text ~ 'a seeded sample of [0-9,]+ of the [0-9,]+ customers' AS says_sampled,
+	(xpath('count(//*[@class="silhouette-band"])', doc))[1]::text::integer AS bands,
+	(xpath('//*[@class="silhouette-band"]/@d', doc))::text !~ 'NaN' AS no_missing_points
+FROM svg;
 SELECT segment.drop_segmentation('small_memory');
 
 -- Names and column mappings cannot inject SQL; bad arguments get clear errors

@@ -63,3 +63,26 @@ SELECT error_of($$ SELECT segment.plot('retail', 'pie') $$);
 SELECT error_of($$ SELECT segment.plot('retail', NULL) $$);
 SELECT error_of($$ SELECT segment.plot('no_such_segmentation', 'elbow') $$);
 SELECT error_of($$ SELECT segment.report('no_such_segmentation') $$);
+
+-- Thirteen segments, amounts in the billions, a source whose name holds a
+-- control character: distinct colours, the legend inside the picture,
+-- numbers printed in full, a well-formed report
+CREATE TABLE "billions	tab" AS
+	SELECT invoice_no, invoice_date, quantity, unit_price * 30000 AS unit_price, customer_id, country FROM invoices;
+SELECT segment.create_segmentation('many', '"billions	tab"', k => 13);
+WITH svg AS (SELECT segment.plot('many', 'clusters')::xml AS doc)
+SELECT (xpath('count(//*[@class="legend-entry"])', doc))[1]::text::integer AS legend_entries,
+	(SELECT count(DISTINCT f::text) FROM unnest(xpath('//*[@class="cluster-points"]/@fill', doc)) AS f) AS distinct_colours,
+	(SELECT max(y::text::double precision) FROM unnest(xpath('//*[@class="legend-entry"]/*[local-name()="text"]/@y', doc)) AS y)
+		< (xpath('/*/@height', doc))[1]::text::double precision AS legend_inside
+FROM svg;
+SELECT count(DISTINCT segment.plot_colour(c)) AS distinct_colours_of_40 FROM generate_series(1, 40) AS c;
+WITH page AS (SELECT segment.report('many') AS html)
+SELECT xml_is_well_formed_document(html) AS well_formed, html !~ '###' AS no_overflow_marks,
+	html ~ '\d{1,3}(,\d{3}){3}' AS billions_printed
+FROM page;
+SELECT segment.plot_number(v) AS tick, segment.table_number(v) AS cell
+FROM unnest(ARRAY[1234.5, 2.5e9, 7.25e12, 3e17, -4.2e22]::double precision[]) AS v;
+SELECT segment.xml_text(E'a\u0001b<c>') AS escaped;
+SELECT segment.drop_segmentation('many');
+DROP TABLE "billions	tab";

@@ -3,24 +3,32 @@
 -- Pictures: SVG plots drawn from a segmentation's tables, so a picture
 -- always matches them (README: "Pictures")
 
--- Text made safe for XML and HTML
+-- Text made safe for XML and HTML: markup escaped, and control characters,
+-- which XML 1.0 does not allow, shown as U+FFFD
 CREATE FUNCTION segment.xml_text(value text)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT replace(replace(replace(replace(replace(value, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;')
+	SELECT regexp_replace(
+		replace(replace(replace(replace(replace(value, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;'),
+		'[\u0001-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]', U&'\FFFD', 'g')
 	$$;
 COMMENT ON FUNCTION segment.xml_text(text) IS 'text escaped for XML and HTML';
 
--- Colour of cluster c: the Okabe-Ito palette, safe for colour-blind readers
+-- Colour of cluster c: the Okabe-Ito palette, safe for colour-blind readers,
+-- and two more; beyond twelve clusters, hues a golden angle (137.5 degrees)
+-- apart, so that no two clusters share a colour
 CREATE FUNCTION segment.plot_colour(cluster integer)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT (ARRAY['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000',
-				  '#999999', '#882255'])[1 + (cluster - 1) % 10]
+	SELECT CASE WHEN cluster BETWEEN 1 AND 12
+		THEN (ARRAY['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000',
+					'#999999', '#882255', '#44AA99', '#6B4E16'])[cluster]
+		ELSE format('hsl(%s,%s%%,%s%%)', round(((cluster * 137.508) % 360)::numeric, 1),
+					55 + (cluster % 3) * 15, 35 + (cluster % 2) * 15) END
 	$$;
 COMMENT ON FUNCTION segment.plot_colour(integer) IS 'colour of a cluster in the plots (Okabe-Ito palette)';
 
@@ -62,12 +70,28 @@ CREATE FUNCTION segment.plot_number(value double precision)
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT CASE
+		WHEN abs(value) >= 1e15 THEN btrim(to_char(value, '9.99EEEE'))
+		WHEN abs(value) >= 1e12 THEN rtrim(rtrim(to_char(value / 1e12, 'FM999990.99'), '0'), '.') || 'T'
+		WHEN abs(value) >= 1e9 THEN rtrim(rtrim(to_char(value / 1e9, 'FM999990.99'), '0'), '.') || 'G'
 		WHEN abs(value) >= 1e6 THEN rtrim(rtrim(to_char(value / 1e6, 'FM999999990.99'), '0'), '.') || 'M'
 		WHEN abs(value) >= 1e4 THEN rtrim(rtrim(to_char(value / 1e3, 'FM999999990.9'), '0'), '.') || 'k'
 		WHEN value = trunc(value) THEN to_char(value, 'FM999999990')
 		ELSE rtrim(rtrim(to_char(value, 'FM999999990.999'), '0'), '.') END
 	$$;
 COMMENT ON FUNCTION segment.plot_number(double precision) IS 'a short label for an axis tick';
+
+-- A number for a table, grouped in thousands with the given decimals, of any
+-- magnitude (amounts in dong or rupiah run into the billions)
+CREATE FUNCTION segment.table_number(value double precision, decimals integer DEFAULT 1)
+	RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE WHEN value = 'NaN'::double precision OR abs(value) = 'Infinity'::double precision THEN value::text
+		WHEN abs(value) >= 1e21 THEN btrim(to_char(value, '9.999EEEE'))
+		ELSE to_char(value, 'FM999,999,999,999,999,999,990' || CASE WHEN decimals > 0 THEN '.' || repeat('0', decimals) ELSE '' END) END
+	$$;
+COMMENT ON FUNCTION segment.table_number(double precision, integer) IS 'a number for a table: grouped thousands, any magnitude';
 
 -- Raise the error for a name that is no segmentation the caller can see
 CREATE FUNCTION segment.check_segmentation(name text)
@@ -300,7 +324,7 @@ BEGIN
 			  FROM (%s) AS p GROUP BY p.cluster) AS c $sql$, sample)
 		INTO points USING x_low, x_high, y_low, y_high, x0, x1, y1, y0;
 
-	svg := segment.svg_open(900, 560, 'Segments on the first two principal components',
+	svg := segment.svg_open(900, greatest(560, 80 + 40 * (r.model).k + 10), 'Segments on the first two principal components',
 			CASE WHEN total > sample_size
 				THEN format('segmentation %s: a seeded sample of %s of %s customers', r.name,
 							to_char(sample_size, 'FM999,999,999'), to_char(total, 'FM999,999,999'))
@@ -397,6 +421,7 @@ CREATE FUNCTION segment.plot_silhouette(r segment.segmentations)
 DECLARE
 	most_rows constant integer := 2000;
 	total bigint;
+	clustered bigint;
 	step integer;
 	mean double precision;
 	x_low double precision;
@@ -412,13 +437,15 @@ DECLARE
 	ticks double precision[];
 	zero double precision;
 BEGIN
-	EXECUTE format('SELECT count(*), avg(silhouette), least(-0.1, floor(10 * min(silhouette)) / 10)
-					FROM %I.assignments WHERE cluster IS NOT NULL', r.name) INTO total, mean, x_low;
+	-- beyond segment.silhouette_limit() customers only a seeded sample has a
+	-- silhouette: the plot draws those
+	EXECUTE format('SELECT count(silhouette), count(*), avg(silhouette), least(-0.1, floor(10 * min(silhouette)) / 10)
+					FROM %I.assignments WHERE cluster IS NOT NULL', r.name) INTO total, clustered, mean, x_low;
 	step := greatest(1, ceil(total::double precision / most_rows)::integer);
 	-- every step-th customer of each segment, in silhouette order
 	drawn_rows := format('SELECT cluster, silhouette, (n - 1) / %2$s AS position FROM (
 							SELECT cluster, silhouette, row_number() OVER (PARTITION BY cluster ORDER BY silhouette DESC, customer_id) AS n
-							FROM %1$I.assignments WHERE cluster IS NOT NULL) AS s
+							FROM %1$I.assignments WHERE cluster IS NOT NULL AND silhouette IS NOT NULL) AS s
 						  WHERE (n - 1) %% %2$s = 0', r.name, step);
 	EXECUTE format('SELECT count(*) FROM (%s) AS d', drawn_rows) INTO rows_drawn;
 	gap := greatest(2, rows_drawn / 40);
@@ -446,9 +473,11 @@ BEGIN
 	END LOOP;
 	ticks := segment.plot_ticks(x_low, 1, 6);
 	RETURN segment.svg_open(720, 540, 'Silhouette of every customer, by segment',
-			CASE WHEN step > 1
-				THEN format('segmentation %s: 1 in %s of %s customers, sorted within each segment', r.name, step, to_char(total, 'FM999,999,999'))
-				ELSE format('segmentation %s: all %s customers, sorted within each segment', r.name, to_char(total, 'FM999,999,999')) END)
+			format('segmentation %s: %s%s, sorted within each segment', r.name,
+				CASE WHEN step > 1 THEN format('1 in %s of ', step) ELSE '' END,
+				CASE WHEN total < clustered
+					THEN format('a seeded sample of %s of the %s customers', to_char(total, 'FM999,999,999'), to_char(clustered, 'FM999,999,999'))
+					ELSE format('%s%s customers', CASE WHEN step > 1 THEN 'the ' ELSE 'all ' END, to_char(total, 'FM999,999,999')) END))
 		|| bands || labels || '</g>'
 		|| segment.svg_x_axis(ticks, x_low, 1, y1 + 6, x0, x1, 'silhouette (-1 to 1; higher fits the segment better)')
 		|| format('<line x1="%1$s" y1="%2$s" x2="%1$s" y2="%3$s" stroke="#444444"/>', zero, y0, y1)

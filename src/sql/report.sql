@@ -26,7 +26,7 @@ BEGIN
 						   'mean_days_between', 'domestic'));
 	means := (SELECT string_agg(CASE WHEN f = 'domestic'
 					THEN '''<td>'' || to_char(100 * domestic_mean, ''FM990'') || '' %</td>'''
-					ELSE format('''<td>'' || to_char(%I, ''FM999,999,990.0'') || ''</td>''', f || '_mean') END,
+					ELSE format('''<td>'' || segment.table_number(%I) || ''</td>''', f || '_mean') END,
 					' || ' ORDER BY i)
 			  FROM unnest(r.features) WITH ORDINALITY AS u (f, i)
 			  WHERE f IN ('recency_days', 'invoices', 'invoices_per_month', 'total_amount', 'avg_invoice_amount',
@@ -39,8 +39,8 @@ BEGIN
 		INTO profile_rows;
 	EXECUTE format($sql$
 		SELECT string_agg(format('<tr%%s><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td><td>%%s</td></tr>',
-			CASE WHEN is_chosen THEN ' class="chosen"' ELSE '' END, k, to_char(inertia, 'FM999,999,999,990.0'),
-			to_char(silhouette, 'FM0.000'), to_char(davies_bouldin, 'FM990.000'), to_char(calinski_harabasz, 'FM999,999,990.0'),
+			CASE WHEN is_chosen THEN ' class="chosen"' ELSE '' END, k, segment.table_number(inertia),
+			to_char(silhouette, 'FM0.000'), segment.table_number(davies_bouldin, 3), segment.table_number(calinski_harabasz),
 			concat_ws(', ', CASE WHEN is_elbow THEN 'elbow' END, CASE WHEN is_chosen THEN 'chosen' END)), '' ORDER BY k)
 		FROM %I.elbow $sql$, r.name)
 		INTO elbow_rows;
@@ -64,7 +64,7 @@ BEGIN
 		|| 'p.note{color:#555;font-size:.9em}</style></head><body>'
 		|| format('<h1>Segmentation %s</h1>', segment.xml_text(r.name))
 		|| format('<p>%s segments of %s customers of <code>%s</code>, recency as of %s; fitted %s (seed %s).</p>',
-			m.k, to_char(m.customers_clustered, 'FM999,999,999'), segment.xml_text(r.source::text),
+			m.k, to_char(m.customers_clustered, 'FM999,999,999'), segment.xml_text(r.source_name),
 			segment.xml_text(m.as_of::text), segment.xml_text(to_char(m.fitted_at, 'YYYY-MM-DD HH24:MI TZ')), m.seed)
 		|| '<h2>Segments</h2><p class="note">Means in original units.</p>'
 		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th><th>share</th>'
