@@ -60,3 +60,12 @@ SELECT error_of($$ SELECT segment.pca_transform('{1,2}', ROW('{0,0}', '{{1,0,0}}
 -- NULL arguments give NULL (the functions are strict)
 SELECT segment.kmeans_fit(NULL, 2) IS NULL AS null_source, segment.kmeans_assign(NULL, NULL) IS NULL AS null_vector,
 	segment.silhouette('SELECT id, vec, cluster FROM good', NULL) IS NOT NULL AS null_sample_is_exact;
+-- magnitudes: elements beyond 1e100 are refused (their squared distances
+-- could overflow), instead of an infinite inertia or a scale of 1; a column
+-- whose standard deviation is below 10 eps is constant, as in scikit-learn
+SELECT error_of($$ SELECT segment.kmeans_fit('SELECT i, ARRAY[i * 1e200::float8, 0] FROM generate_series(1, 10) i', 2) $$);
+SELECT error_of($$ SELECT segment.silhouette('SELECT i, ARRAY[i * 1e200::float8], i % 2 + 1 FROM generate_series(1, 10) i') $$);
+SELECT error_of($$ SELECT segment.scaler_fit(v) FROM (VALUES ('{0}'::float8[]), ('{1e160}'), ('{2e160}')) AS t (v) $$);
+SELECT error_of($$ SELECT segment.kmeans_assign('{1,2}', ROW(2, 2, '{{1e200,0},{0,0}}', 0, 0, 1, 0)::segment.kmeans_model) $$);
+SELECT segment.scaler_fit(v) FROM (VALUES ('{0}'::float8[]), ('{1e-170}'), ('{2e-170}')) AS t (v);
+SELECT (segment.scaler_fit(v)).scale FROM (VALUES ('{0}'::float8[]), ('{1e90}'), ('{2e90}')) AS t (v);

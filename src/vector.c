@@ -42,8 +42,12 @@ VectorCheck(ArrayType *array, int *length)
 		return VECTOR_NULL_ELEMENT;
 	values = (const double *) ARR_DATA_PTR(array);
 	for (int i = 0; i < n; i++)
+	{
 		if (!isfinite(values[i]))
 			return VECTOR_NOT_FINITE;
+		if (fabs(values[i]) > SEGMENT_MAX_MAGNITUDE)
+			return VECTOR_OUT_OF_RANGE;
+	}
 	*length = n;
 	return VECTOR_OK;
 }
@@ -83,6 +87,13 @@ VectorReportProblem(VectorProblem problem, const char *what, const char *row_id)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("%s must not contain NaN or infinite values", subject)));
+			break;
+		case VECTOR_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s has an element beyond %g in magnitude", subject, SEGMENT_MAX_MAGNITUDE),
+					 errdetail("Squared distances of such values could overflow."),
+					 errhint("Divide the vectors by a constant, or standardize them with segment.scale.")));
 			break;
 		case VECTOR_OK:
 			break;
@@ -182,10 +193,16 @@ MatrixFromArray(ArrayType *array, const char *what, int *rows, int *cols)
 	count = (Size) *rows * *cols;
 	values = (const double *) ARR_DATA_PTR(array);
 	for (Size i = 0; i < count; i++)
+	{
 		if (!isfinite(values[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("%s must not contain NaN or infinite values", what)));
+		if (fabs(values[i]) > SEGMENT_MAX_MAGNITUDE)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s has an element beyond %g in magnitude", what, SEGMENT_MAX_MAGNITUDE)));
+	}
 	return (double *) values;
 }
 

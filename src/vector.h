@@ -15,6 +15,13 @@
 /* Longest vector accepted (pgvector's limit is 16,000; ours is generous) */
 #define SEGMENT_MAX_DIMS 100000
 
+/*
+ * Largest magnitude of an element.  Sums of squared differences of up to
+ * SEGMENT_MAX_DIMS elements this large, over billions of rows, stay far
+ * below the float8 range, so no distance, inertia or variance overflows.
+ */
+#define SEGMENT_MAX_MAGNITUDE 1e100
+
 /* What is wrong with a float8[] offered as a vector */
 typedef enum VectorProblem
 {
@@ -23,7 +30,8 @@ typedef enum VectorProblem
 	VECTOR_EMPTY,
 	VECTOR_TOO_LONG,
 	VECTOR_NULL_ELEMENT,
-	VECTOR_NOT_FINITE
+	VECTOR_NOT_FINITE,
+	VECTOR_OUT_OF_RANGE
 } VectorProblem;
 
 /* A dense row-major matrix: rows × cols doubles */
