@@ -27,8 +27,8 @@ OBJS = \
 # The SQL layer is written as one file per concern under src/sql, in the
 # order of the data path; make assembles the install script of the current
 # version from them, and the update script from the previous version from its
-# own first part and the files of the pipeline layer.  Released scripts are
-# frozen in install/.
+# own first part, the files of the pipeline layer and its own last part.
+# Released scripts are frozen in install/.
 EXTVERSION = 0.3
 SQL_SOURCES = \
 	src/sql/schema.sql \
@@ -98,7 +98,7 @@ endif
 install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 	{ echo '-- segment $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-install/segment--0.2--$(EXTVERSION).sql: src/sql/update--0.2--$(EXTVERSION).sql $(PIPELINE_SQL_SOURCES)
+install/segment--0.2--$(EXTVERSION).sql: src/sql/update--0.2--$(EXTVERSION).sql $(PIPELINE_SQL_SOURCES) src/sql/update--0.2--$(EXTVERSION).finish.sql
 	{ echo '-- segment 0.2 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
 .PHONY: test demo bench browser-check valgrind-check

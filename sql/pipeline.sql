@@ -76,7 +76,7 @@ CREATE TABLE month_before AS SELECT customer_id, cluster FROM growing.assignment
 CREATE OR REPLACE VIEW invoices_growing AS SELECT * FROM invoices;
 SELECT segment.refresh_segmentation('growing');
 SELECT count(*) AS customers_then,
-	avg((a.cluster = b.cluster)::integer) >= 0.75 AS most_keep_their_segment
+	avg((a.cluster = b.cluster)::integer) >= 0.8 AS most_keep_their_segment
 FROM month_before AS b JOIN growing.assignments AS a USING (customer_id);
 SELECT segment.drop_segmentation('growing');
 SELECT to_regnamespace('growing') IS NULL AS schema_dropped,

@@ -1079,6 +1079,46 @@ KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model
 	KMeansCanonicalNumbers(model, x->rows);
 }
 
+/*
+ * One k-means run on canonical data from the given centres (k × dims): a
+ * warm start, as a refresh seeds its refit with the previous model.  The
+ * run goes to a local minimum (Lloyd, then Hartigan) like every run of
+ * KMeansFit; clusters are numbered canonically.
+ */
+void
+KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *centers,
+			  KMeansModel *model)
+{
+	const Matrix *x = &data->x;
+	KMeansWork	w;
+	int			dims = x->cols;
+	MemoryContext fit_context;
+	MemoryContext old_context;
+
+	KMeansCheckParams(params, x->rows);
+	model->k = params->k;
+	model->dims = dims;
+	model->centroids = palloc(MemoryProduct(params->k, dims * sizeof(double)));
+	model->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(x->rows, sizeof(int32)));
+	model->sizes = palloc0(params->k * sizeof(int64));
+
+	fit_context = AllocSetContextCreate(CurrentMemoryContext, "segment k-means fit",
+										ALLOCSET_DEFAULT_SIZES);
+	old_context = MemoryContextSwitchTo(fit_context);
+	KMeansWorkInit(&w, x, params->k);
+	memcpy(w.centers, centers, (Size) params->k * dims * sizeof(double));
+	model->inertia = KMeansRun(&w, params->max_iter, &model->iterations);
+	memcpy(model->centroids, w.centers, (Size) params->k * dims * sizeof(double));
+	memcpy(model->labels, w.labels, x->rows * sizeof(int32));
+	MemoryContextSwitchTo(old_context);
+	MemoryContextDelete(fit_context);
+
+	for (int64 i = 0; i < x->rows; i++)
+		model->sizes[model->labels[i]]++;
+	KMeansCanonicalNumbers(model, x->rows);
+}
+
+
 /* The nearest centroid (lowest number on ties) and its squared distance */
 int
 KMeansNearest(const double *centroids, int k, int dims, const double *x, double *squared_distance)

@@ -52,6 +52,8 @@ typedef struct KMeansModel
 extern void KMeansCheckParams(const KMeansParams *params, int64 rows);
 extern void KMeansPrepare(Matrix *x, KMeansData *data);
 extern void KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model);
+extern void KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *centers,
+						  KMeansModel *model);
 extern int	KMeansNearest(const double *centroids, int k, int dims, const double *x, double *squared_distance);
 
 #endif							/* SEGMENT_KMEANS_H */

@@ -137,6 +137,38 @@ kmeans_fit(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(KMeansModelToDatum(fcinfo, &model, &params));
 }
 
+/*
+ * kmeans_fit_from(source, centroids, max_iter): one k-means run from the
+ * given centroids (k × dims), a warm start
+ */
+PG_FUNCTION_INFO_V1(kmeans_fit_from);
+Datum
+kmeans_fit_from(PG_FUNCTION_ARGS)
+{
+	KMeansParams params;
+	SourceData source;
+	KMeansData data;
+	KMeansModel model;
+	const double *centers;
+	int			k;
+	int			dims;
+
+	centers = MatrixFromArray(PG_GETARG_ARRAYTYPE_P(1), "centroids", &k, &dims);
+	params.k = k;
+	params.n_init = 1;
+	params.max_iter = PG_GETARG_INT32(2);
+	params.tol = KMEANS_DEFAULT_TOL;
+	params.seed = 0;
+	KMeansCheckParams(&params, PG_INT64_MAX);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans_fit_from", false, k, &source, &data);
+	if (data.x.cols != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("centroids have %d elements but the vectors of the source have %d", dims, data.x.cols)));
+	KMeansFitFrom(&data, &params, centers, &model);
+	PG_RETURN_DATUM(KMeansModelToDatum(fcinfo, &model, &params));
+}
+
 /* kmeans(source, k, ...): each row's id, cluster and distance to its centroid */
 PG_FUNCTION_INFO_V1(kmeans);
 Datum

@@ -5,7 +5,7 @@
 -- its segment; an update that would take a user's object stops instead.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(22);
+SELECT plan(23);
 
 -- Every object of the extension with its definition: functions, tables,
 -- types and their comments, policies, constraints, what pg_dump keeps
@@ -50,20 +50,27 @@ CREATE FUNCTION pg_temp.extension_objects()
 
 -- The rows (as text, sorted) and column comments of each result of the
 -- segmentation "upgraded"
-CREATE FUNCTION pg_temp.result_rows()
+CREATE FUNCTION pg_temp.result_rows(old_columns boolean DEFAULT false)
 	RETURNS TABLE (result_table text, relkind "char", rows text[], comments text[])
 	LANGUAGE plpgsql AS $$
 DECLARE
 	relation record;
+	columns text;
 BEGIN
 	FOR relation IN SELECT c.oid, c.relname, c.relkind FROM pg_class c
 		WHERE c.relnamespace = to_regnamespace('upgraded') AND c.relkind IN ('r', 'm')
+			AND (NOT old_columns OR c.relname IN (SELECT b.result_table FROM rows_before b))
 	LOOP
 		result_table := relation.relname;
 		relkind := relation.relkind;
-		EXECUTE format('SELECT array_agg(x::text ORDER BY x::text) FROM upgraded.%I x', relation.relname) INTO rows;
+		-- the columns the 0.2 view had (0.3 adds some)
+		columns := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+					WHERE a.attrelid = relation.oid AND a.attnum > 0 AND NOT a.attisdropped
+						AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at')));
+		EXECUTE format('SELECT array_agg(x::text ORDER BY x::text) FROM (SELECT %s FROM upgraded.%I) x', columns, relation.relname) INTO rows;
 		comments := ARRAY(SELECT a.attname || ': ' || col_description(a.attrelid, a.attnum)
-			FROM pg_attribute a WHERE a.attrelid = relation.oid AND a.attnum > 0 ORDER BY a.attnum);
+			FROM pg_attribute a WHERE a.attrelid = relation.oid AND a.attnum > 0
+				AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at')) ORDER BY a.attnum);
 		RETURN NEXT;
 	END LOOP;
 END
@@ -107,17 +114,18 @@ GRANT USAGE ON SCHEMA upgraded TO "Regress Upgrade Reader";
 GRANT SELECT ON ALL TABLES IN SCHEMA upgraded TO "Regress Upgrade Reader";
 GRANT UPDATE (k) ON upgraded.model TO "Regress Upgrade Reader";
 RESET ROLE;
-CREATE TEMP TABLE rows_before AS
-SELECT * FROM pg_temp.result_rows() WHERE relkind = 'm';
+CREATE TEMP TABLE rows_before (result_table text, relkind "char", rows text[], comments text[]);
+INSERT INTO rows_before SELECT * FROM pg_temp.result_rows() WHERE relkind = 'm';
 SELECT is((SELECT count(*) FROM rows_before), 8::bigint, 'version 0.2 made eight materialized views');
 
 SELECT lives_ok('ALTER EXTENSION segment UPDATE', 'ALTER EXTENSION segment UPDATE from 0.2 runs with a segmentation');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segment'), '0.3', 'the update reaches 0.3');
 SELECT set_eq($$SELECT c.relname::text, c.relkind::text, c.relowner::regrole::text FROM pg_class c
 		WHERE c.relnamespace = 'upgraded'::regnamespace AND c.relkind IN ('r', 'm', 'v')$$,
-	$$SELECT result_table, 'r' AS relkind, 'regress_segment_upgrade_owner' AS owner FROM rows_before$$,
-	'the eight views are now tables of the same names and owner');
-SELECT set_eq($$SELECT result_table, rows, comments FROM pg_temp.result_rows() WHERE relkind = 'r'$$,
+	$$SELECT result_table, 'r' AS relkind, 'regress_segment_upgrade_owner' AS owner FROM rows_before
+	  UNION ALL VALUES ('transitions', 'r', 'regress_segment_upgrade_owner'), ('history', 'r', 'regress_segment_upgrade_owner')$$,
+	'the eight views are now tables of the same names and owner, with the two tables 0.3 adds');
+SELECT set_eq($$SELECT result_table, rows, comments FROM pg_temp.result_rows(true) WHERE relkind = 'r'$$,
 	'SELECT result_table, rows, comments FROM rows_before', 'every table has the rows and column comments of its view');
 SELECT ok(has_table_privilege('Regress Upgrade Reader', 'upgraded.profiles', 'SELECT')
 		AND has_table_privilege('Regress Upgrade Reader', 'upgraded.assignments', 'SELECT')
@@ -131,7 +139,8 @@ SELECT is_empty($$SELECT pg_describe_object(classid, objid, objsubid) FROM pg_de
 			AND classid = 'pg_class'::regclass AND objid IN (SELECT oid FROM pg_class WHERE relnamespace = 'upgraded'::regnamespace)$$,
 	'the tables belong to the segmentation, not to the extension');
 SELECT is((SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-		WHERE c.relnamespace = 'upgraded'::regnamespace AND i.indisunique), 8::bigint, 'every table has its unique key');
+		WHERE c.relnamespace = 'upgraded'::regnamespace AND i.indisunique), 10::bigint, 'every table has its unique key');
+SELECT is((SELECT count(*) FROM upgraded.history WHERE valid_to IS NULL), 240::bigint, 'history starts at the update, one open row per customer');
 
 CREATE TEMP TABLE assignments_before AS SELECT customer_id, cluster FROM upgraded.assignments;
 SET ROLE regress_segment_upgrade_owner;

@@ -40,6 +40,13 @@ CREATE FUNCTION segment.kmeans(source text, k integer, n_init integer DEFAULT 10
 	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 1000;
 COMMENT ON FUNCTION segment.kmeans(text, integer, integer, integer, double precision, bigint) IS 'k-means on a source with integer row ids: each row''s cluster (1 = largest) and distance to its centroid';
 
+CREATE FUNCTION segment.kmeans_fit_from(source text, centroids double precision[], max_iter integer DEFAULT 300)
+	RETURNS segment.kmeans_model
+	AS 'MODULE_PATHNAME'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION segment.kmeans_fit_from(text, double precision[], integer) IS
+	'one k-means run on the vectors of a source from the given k × dims centroids (a warm start)';
+
 CREATE FUNCTION segment.kmeans_assign(vec double precision[], model segment.kmeans_model)
 	RETURNS integer
 	AS 'MODULE_PATHNAME'

@@ -3,8 +3,11 @@
 -- Readable names of the segments
 
 -- A readable name per cluster from its centroid (z-scores of the
--- transformed features): recency, frequency, spending, and "abroad" for
--- clusters of customers mostly outside the domestic country
+-- transformed features): recency, frequency, spending; "several orders a
+-- day" for clusters whose invoices per hour and per day stand out (customers
+-- who place several invoices within an hour or a day: on the bundled data
+-- the segment that otherwise reads like the frequent high spenders); and
+-- "abroad" for clusters of customers mostly outside the domestic country
 CREATE FUNCTION segment.segmentation_labels(centroids double precision[], with_country boolean)
 	RETURNS text[]
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -16,17 +19,20 @@ DECLARE
 	recency double precision;
 	frequency double precision;
 	spending double precision;
+	intensity double precision;
 BEGIN
 	FOR c IN 1 .. array_length(centroids, 1) LOOP
 		recency := centroids[c][1];
 		frequency := (centroids[c][2] + centroids[c][5]) / 2;	-- invoices, invoices per month
 		spending := centroids[c][7];							-- total amount
+		intensity := (centroids[c][3] + centroids[c][4]) / 2;	-- invoices per hour, per day
 		label := concat_ws(' ',
 			CASE WHEN recency <= -0.5 THEN 'recent' WHEN recency >= 0.5 THEN 'lapsed' END,
 			CASE WHEN frequency >= 0.5 THEN 'frequent' WHEN frequency <= -0.5 THEN 'occasional' END,
 			CASE WHEN spending >= 0.5 THEN 'high spenders' WHEN spending <= -0.5 THEN 'low spenders'
 				ELSE 'mid spenders' END,
-			CASE WHEN with_country AND centroids[c][10] <= -0.5 THEN 'abroad' END);
+			CASE WHEN with_country AND centroids[c][10] <= -0.5 THEN 'abroad' END)
+			|| CASE WHEN intensity >= 1 THEN ', several orders a day' ELSE '' END;
 		IF label = ANY (labels) THEN
 			label := label || ' ' || c;
 		END IF;

@@ -277,8 +277,9 @@ BEGIN
 			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
 			  WHERE a.cluster IS NOT NULL)
 		SELECT m.cluster, min(m.label) AS label, count(*) AS customers,
-			count(*)::double precision / sum(count(*)) OVER () AS share %5$s
-		FROM m GROUP BY m.cluster $sql$,
+			count(*)::double precision / sum(count(*)) OVER () AS share %5$s,
+			CASE WHEN min(r.user_labels[m.cluster]) IS NULL THEN 'automatic' ELSE 'user' END AS label_source
+		FROM m CROSS JOIN r GROUP BY m.cluster $sql$,
 		segmentation, registry, vector, vector_values, profile_columns);
 	END IF;
 
@@ -330,8 +331,31 @@ BEGIN
 	IF result_table = 'model' THEN
 		RETURN format($sql$
 		SELECT (r.model).k, r.seed, r.used_as_of AS as_of, r.fitted_at, (r.model).iterations,
-			(r.model).inertia, r.customers_clustered, r.fitted_rows
+			(r.model).inertia, r.customers_clustered, r.fitted_rows, r.assigned_at
 		FROM %2$s AS r $sql$, segmentation, registry);
+	END IF;
+
+	-- what moved: the open rows of history (the segments before this
+	-- refresh) against the new assignments; labels as the segments are
+	-- named now
+	IF result_table = 'transitions' THEN
+		RETURN format($sql$
+		WITH before AS (SELECT customer_id, cluster FROM %1$I.history WHERE valid_to IS NULL AND cluster IS NOT NULL),
+		now AS (SELECT customer_id, cluster FROM %1$I.assignments WHERE cluster IS NOT NULL),
+		moves AS (SELECT b.cluster AS from_cluster, n.cluster AS to_cluster
+				  FROM before b FULL JOIN now n USING (customer_id)),
+		labels AS (SELECT cluster, label FROM %1$I.profiles)
+		SELECT m.from_cluster, f.label AS from_label, m.to_cluster, t.label AS to_label, count(*) AS customers,
+			count(*)::double precision / sum(count(*)) OVER (PARTITION BY m.from_cluster) AS share_of_from
+		FROM moves m LEFT JOIN labels f ON f.cluster = m.from_cluster LEFT JOIN labels t ON t.cluster = m.to_cluster
+		GROUP BY m.from_cluster, f.label, m.to_cluster, t.label $sql$, segmentation);
+	END IF;
+
+	-- the shape of history (its rows are kept by segment.record_history)
+	IF result_table = 'history' THEN
+		RETURN format($sql$
+		SELECT a.customer_id, a.cluster, p.label, NULL::timestamptz AS valid_from, NULL::timestamptz AS valid_to
+		FROM %1$I.assignments a JOIN %1$I.profiles p USING (cluster) $sql$, segmentation);
 	END IF;
 
 	RAISE EXCEPTION 'unknown table % of a segmentation', result_table;
@@ -406,7 +430,22 @@ BEGIN
 			('model', 'iterations', 'Lloyd iterations of the best k-means run'),
 			('model', 'inertia', 'k-means inertia'),
 			('model', 'customers_clustered', 'customers with a purchase, the customers clustered'),
-			('model', 'fitted_rows', 'customers the model was fitted on: all clustered customers, or a seeded sample of them when their vectors do not fit maintenance_work_mem (every customer is assigned all the same)')
+			('model', 'fitted_rows', 'customers the model was fitted on: all clustered customers, or a seeded sample of them when their vectors do not fit maintenance_work_mem (every customer is assigned all the same)'),
+			('model', 'assigned_at', 'when the last refresh (either kind) assigned the customers'),
+			('profiles', 'label_source', 'automatic (from the centroid) or user (segment.set_label)'),
+			('transitions', NULL, 'one row per pair of segments of the last refresh: how many customers went from one to the other; NULL from = not clustered before (new, or first purchase), NULL to = no longer clustered'),
+			('transitions', 'from_cluster', 'segment before the last refresh; NULL for customers not clustered then'),
+			('transitions', 'from_label', 'readable name of from_cluster'),
+			('transitions', 'to_cluster', 'segment after the last refresh; NULL for customers no longer clustered'),
+			('transitions', 'to_label', 'readable name of to_cluster'),
+			('transitions', 'customers', 'customers who went from from_cluster to to_cluster'),
+			('transitions', 'share_of_from', 'customers as a share of all customers of from_cluster before the refresh'),
+			('history', NULL, 'one row per customer and stretch of time in one segment (SCD type 2): a row is closed and a new one opened only when the customer''s segment changes'),
+			('history', 'customer_id', 'the customer'),
+			('history', 'cluster', 'segment number; NULL for a stretch in which the customer was not clustered'),
+			('history', 'label', 'readable name of the segment (the current name for the open row)'),
+			('history', 'valid_from', 'when the customer entered the segment'),
+			('history', 'valid_to', 'when the customer left it; NULL for the current segment')
 		) AS c (result_table, column_name, text)
 	LOOP
 		IF comment.column_name IS NULL THEN
@@ -432,138 +471,147 @@ END
 $function$;
 COMMENT ON FUNCTION segment.comment_segmentation_tables(text) IS 'comments on the tables of a segmentation and their columns';
 
--- Create the tables of a registered segmentation, empty, with their unique
--- keys and comments
-CREATE FUNCTION segment.create_segmentation_tables(segmentation text)
-	RETURNS void
+-- Create the tables of a registered segmentation that are missing, empty,
+-- with their unique keys and comments, and add the columns a table lacks
+-- (a segmentation made by an earlier version); returns the tables created
+CREATE FUNCTION segment.complete_segmentation_tables(segmentation text)
+	RETURNS SETOF regclass
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
+	schema regnamespace := to_regnamespace(quote_ident(segmentation));
 	result_table text;
 	unique_key text;
+	missing record;
+	changed boolean := false;
 BEGIN
-	FOR result_table, unique_key IN SELECT * FROM segment.segmentation_tables() LOOP
-		EXECUTE format('CREATE TABLE %I.%I AS %s WITH NO DATA', segmentation, result_table,
-			segment.segmentation_query(segmentation, result_table));
-		EXECUTE format('CREATE UNIQUE INDEX ON %I.%I (%s)', segmentation, result_table, unique_key);
+	-- (transitions last: its query reads history)
+	FOR result_table, unique_key IN
+		SELECT t.result_table, t.unique_key FROM segment.segmentation_tables() WITH ORDINALITY AS t (result_table, unique_key, position)
+		ORDER BY t.result_table = 'transitions', t.position
+	LOOP
+		IF NOT EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = schema AND c.relname = result_table) THEN
+			EXECUTE format('CREATE TABLE %I.%I AS %s WITH NO DATA', segmentation, result_table,
+				segment.segmentation_query(segmentation, result_table));
+			EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', result_table || '_key', segmentation, result_table, unique_key);
+			changed := true;
+			RETURN NEXT format('%I.%I', segmentation, result_table)::regclass;
+			CONTINUE;
+		END IF;
+		-- the columns the query gives and the table lacks
+		EXECUTE format('CREATE TEMP VIEW segment_table_shape AS %s', segment.segmentation_query(segmentation, result_table));
+		FOR missing IN
+			SELECT v.attname, format_type(v.atttypid, v.atttypmod) AS type FROM pg_attribute v
+			WHERE v.attrelid = 'pg_temp.segment_table_shape'::regclass AND v.attnum > 0
+				AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = format('%I.%I', segmentation, result_table)::regclass
+								AND a.attname = v.attname AND NOT a.attisdropped)
+			ORDER BY v.attnum
+		LOOP
+			EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s', segmentation, result_table, missing.attname, missing.type);
+			changed := true;
+		END LOOP;
+		DROP VIEW pg_temp.segment_table_shape;
 	END LOOP;
-	PERFORM segment.comment_segmentation_tables(segmentation);
+	IF changed THEN
+		PERFORM segment.comment_segmentation_tables(segmentation);
+	END IF;
 END
 $function$;
-COMMENT ON FUNCTION segment.create_segmentation_tables(text) IS 'creates the tables of a registered segmentation, without rows';
+COMMENT ON FUNCTION segment.complete_segmentation_tables(text) IS
+	'creates the missing tables of a segmentation and adds the columns a table lacks; returns the tables created';
 
 -- Refill one table of a segmentation.  Inside the refresh's transaction:
 -- readers keep seeing the old rows until it commits and are never blocked
--- (row versions, not a lock on the table).
+-- (row versions, not a lock on the table).  The rows go in by column name,
+-- so the order of the columns does not matter.
 CREATE FUNCTION segment.refresh_segmentation_table(segmentation text, result_table text)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
+DECLARE
+	query text := segment.segmentation_query(segmentation, result_table);
+	columns text;
 BEGIN
+	EXECUTE format('CREATE TEMP VIEW segment_table_shape AS %s', query);
+	SELECT string_agg(quote_ident(v.attname), ', ' ORDER BY v.attnum) INTO columns
+	FROM pg_attribute v WHERE v.attrelid = 'pg_temp.segment_table_shape'::regclass AND v.attnum > 0;
+	DROP VIEW pg_temp.segment_table_shape;
 	EXECUTE format('DELETE FROM %I.%I', segmentation, result_table);
-	EXECUTE format('INSERT INTO %I.%I %s', segmentation, result_table,
-		segment.segmentation_query(segmentation, result_table));
+	EXECUTE format('INSERT INTO %I.%I (%s) SELECT %s FROM (%s) AS q', segmentation, result_table, columns, columns, query);
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation_table(text, text) IS 'refills one table of a segmentation';
 
--- refresh_segmentation: recompute everything in one transaction
-CREATE FUNCTION segment.refresh_segmentation(name text)
+-- The final label of each segment: the user's (segment.set_label) where
+-- there is one, else the automatic one; an automatic label that repeats
+-- another gets its number, so labels stay unique
+CREATE FUNCTION segment.final_labels(automatic text[], user_labels text[])
+	RETURNS text[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT array_agg(CASE
+			WHEN user_labels[c] IS NOT NULL THEN user_labels[c]
+			WHEN automatic[c] = ANY (coalesce(user_labels, '{}')) THEN automatic[c] || ' ' || c
+			ELSE automatic[c] END ORDER BY c)
+	FROM generate_series(1, cardinality(automatic)) AS c
+	$$;
+COMMENT ON FUNCTION segment.final_labels(text[], text[]) IS
+	'the label of each segment: the user''s where set, else the automatic one, kept unique';
+
+-- Fit a segmentation anew from its features: standardize, fit every
+-- candidate k (the previous k also from the previous centroids: a warm
+-- start), choose k, keep the previous numbers and user labels; the result
+-- goes to the registry row.  Called by refresh_segmentation (refit).
+CREATE FUNCTION segment.fit_segmentation(segmentation text)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
 	r segment.segmentations;
-	segmentation text := refresh_segmentation.name;
 	vector text;
 	n bigint;
 	k_max integer;
 	fitted segment.kmeans_model;
+	warm segment.kmeans_model;
 	models segment.kmeans_model[] := '{}';
 	candidates integer[];
 	candidate integer;
 	chosen integer;
 	elbow_k integer;
+	previous_k integer;
 	new_scaler segment.scaler;
 	new_model_scaler segment.scaler;
 	new_model segment.kmeans_model;
+	previous double precision[];
 	numbers integer[];
+	reverse integer[];
+	new_user_labels text[];
 	labelled text;
 	dims integer;
 	distinct_customers bigint;
-	caller_time_zone text;
-	caller_role text;
-	owner_role name;
 	fit_rows bigint;
 BEGIN
-	-- one refresh of a segmentation at a time: the row lock waits for another
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
-		RAISE EXCEPTION USING ERRCODE = '3F000',
-			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
-			HINT = format('It was dropped or renamed by hand: segment.drop_segmentation(%L) removes the record, then create the segmentation again.', segmentation);
-	END IF;
-	-- the refresh runs as the segmentation's owner, as REFRESH MATERIALIZED
-	-- VIEW runs as the view's: what the owner attached to its tables or its
-	-- source never runs with the rights of another role that refreshes
-	owner_role := (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner));
-	IF owner_role IS NULL OR NOT pg_has_role(owner_role, 'MEMBER') THEN
-		RAISE EXCEPTION USING ERRCODE = '42501',
-			MESSAGE = format('must be a member of role %s to refresh segmentation "%s"', coalesce(quote_ident(owner_role), r.owner::text), segmentation);
-	END IF;
-	caller_role := current_setting('role');
-	PERFORM set_config('role', owner_role, true);
-	IF NOT has_database_privilege(current_database(), 'TEMPORARY') THEN
-		RAISE EXCEPTION USING ERRCODE = '42501',
-			MESSAGE = format('refreshing segmentation "%s" needs the TEMPORARY privilege on database %s',
-				segmentation, current_database()),
-			HINT = format('GRANT TEMPORARY ON DATABASE %I TO %I;', current_database(), current_user);
-	END IF;
-	-- the source: the same table or view, or when that was dropped, one of the
-	-- same name (a reload that drops and creates it again); nothing depends
-	-- on it, so dropping it leaves the results in place
-	r.source := coalesce((SELECT c.oid FROM pg_class c WHERE c.oid = r.source), to_regclass(r.source_name));
-	IF r.source IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = '42P01',
-			MESSAGE = format('the source %s of segmentation "%s" does not exist', r.source_name, segmentation),
-			DETAIL = 'Its table or view was dropped; the segmentation''s tables keep the results of the last refresh.',
-			HINT = format('Create %s again, or drop the segmentation with segment.drop_segmentation(%L) and create it on another source.',
-				r.source_name, segmentation);
-	END IF;
-	r.source_name := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-					  WHERE c.oid = r.source);
-	-- its mapping still fits it (the source may have changed since)
-	PERFORM segment.check_source_columns(r, segmentation);
-
-	-- calendar units in the time zone of the creation, whoever refreshes
-	caller_time_zone := current_setting('TimeZone');
-	PERFORM set_config('TimeZone', r.time_zone, true);
-	EXECUTE 'SELECT ' || segment.segmentation_as_of_sql(r) INTO r.used_as_of;
-	-- the owner of the schema owns the segmentation (ownership may have moved)
-	UPDATE segment.segmentations s
-	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
-		owner = segment.segmentation_owner(s.schema, s.owner)::regrole
-	WHERE s.name = segmentation;
-	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
-
+	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	-- the most common country is "domestic" (a customer whose country is
-	-- NULL is not); amounts are counted in typical invoices: the median
-	-- average invoice amount, so the unit of the prices does not matter
+	-- NULL is not)
 	IF r.country_column IS NOT NULL THEN
 		EXECUTE format('SELECT country FROM %I.features WHERE invoices > 0 AND country IS NOT NULL
 						GROUP BY country ORDER BY count(*) DESC, country LIMIT 1', segmentation)
 			INTO r.domestic_country;
 	END IF;
-	EXECUTE format('SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY avg_invoice_amount)
-					FROM %I.features WHERE invoices > 0 AND avg_invoice_amount > 0', segmentation)
-		INTO r.amount_unit;
-	r.amount_unit := coalesce(r.fixed_amount_unit, nullif(r.amount_unit, 0), 1);
+	-- amounts are counted in typical invoices (the median average invoice
+	-- amount at the first fit, kept since), so the unit of the prices does
+	-- not matter and the features mean the same at every refresh
+	IF r.amount_unit IS NULL THEN
+		EXECUTE format('SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY avg_invoice_amount)
+						FROM %I.features WHERE invoices > 0 AND avg_invoice_amount > 0', segmentation)
+			INTO r.amount_unit;
+		r.amount_unit := coalesce(nullif(r.amount_unit, 0), 1);
+	END IF;
 	UPDATE segment.segmentations s SET domestic_country = r.domestic_country, amount_unit = r.amount_unit
 	WHERE s.name = segmentation;
 
@@ -618,6 +666,19 @@ BEGIN
 			SELECT id FROM pg_temp.segment_refresh_vectors ORDER BY md5(id::text || r.seed::text), id LIMIT fit_rows);
 	END IF;
 
+	-- the previous centroids in the new standardized space: the warm start
+	-- of the previous k, and what the new clusters are matched to
+	dims := array_length(new_model_scaler.mean, 1);
+	IF r.model IS NOT NULL AND (r.model).dims = dims AND r.model_scaler IS NOT NULL THEN
+		-- (a damaged stored model raises its error here)
+		PERFORM segment.kmeans_assign(array_fill(0::double precision, ARRAY[dims]), r.model);
+		previous_k := (r.model).k;
+		previous := (SELECT array_agg(segment.scale(segment.unscale(
+							ARRAY(SELECT (r.model).centroids[c][j] FROM generate_series(1, dims) AS j),
+							r.model_scaler), new_model_scaler) ORDER BY c)
+					 FROM generate_series(1, previous_k) AS c);
+	END IF;
+
 	-- every candidate k with its scores
 	k_max := least(10, n - 1, distinct_customers);
 	-- (each k fitted as segment.elbow and segment.kmeans_fit fit it)
@@ -625,6 +686,20 @@ BEGIN
 	candidates := ARRAY(SELECT generate_series(2, k_max) UNION SELECT r.k WHERE r.k IS NOT NULL ORDER BY 1);
 	FOREACH candidate IN ARRAY candidates LOOP
 		fitted := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', candidate, 10, 300, 1e-4, r.seed);
+		-- the previous k also refits from the previous centroids: one Lloyd
+		-- step, so each segment keeps its customers and its centre moves to
+		-- their new mean.  That model stays unless the fresh fit's inertia
+		-- is lower by more than 2 %: on the bundled data a fresh fit a month
+		-- later lands 0.1 to 1.2 % lower with up to a third of the customers
+		-- reshuffled, which is no reason to move them.
+		IF candidate = previous_k AND candidate <= distinct_customers THEN
+			warm := segment.kmeans_fit_from('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', previous, 1);
+			IF NOT ((fitted).inertia < 0.98 * (warm).inertia) THEN
+				fitted := warm;
+				fitted.n_init := 1;
+				fitted.seed := r.seed;
+			END IF;
+		END IF;
 		models := models || fitted;
 		UPDATE pg_temp.segment_refresh_vectors v SET cluster = segment.kmeans_assign(v.vec, fitted);
 		labelled := 'SELECT id, vec, cluster FROM pg_temp.segment_refresh_vectors WHERE in_fit';
@@ -656,6 +731,15 @@ BEGIN
 		ORDER BY abs(s.k - elbow_k) > 1, s.silhouette DESC, s.k
 		LIMIT 1;
 		chosen := coalesce(chosen, elbow_k);
+		-- hysteresis: the previous k stays while it still qualifies (3..8,
+		-- every segment at least 2 %) and is within two of the new elbow (the
+		-- Kneedle elbow of a flat inertia curve moves by one at the slightest
+		-- change of the data)
+		IF previous_k IS NOT NULL AND chosen <> previous_k AND abs(previous_k - elbow_k) <= 2 AND EXISTS (
+			SELECT FROM segment.segmentation_scores p
+			WHERE p.name = segmentation AND p.k = previous_k AND p.k BETWEEN 3 AND 8 AND p.smallest_share >= 0.02) THEN
+			chosen := previous_k;
+		END IF;
 	END IF;
 	new_model := models[array_position(candidates, chosen)];
 	UPDATE segment.segmentation_scores s SET is_chosen = (s.k = chosen) WHERE s.name = segmentation;
@@ -666,15 +750,23 @@ BEGIN
 							  FROM pg_temp.segment_refresh_vectors v);
 	END IF;
 
-	-- keep the previous model's numbers: match the centroids
-	dims := (new_model).dims;
-	IF r.model IS NOT NULL AND (r.model).dims = dims THEN
-		numbers := segment.match_clusters((r.model).centroids, (new_model).centroids);
+	-- keep the previous model's numbers: match the centroids; the user's
+	-- labels follow their segments (each previous segment to the new one
+	-- matched to it)
+	IF previous IS NOT NULL THEN
+		numbers := segment.match_clusters(previous, (new_model).centroids);
 		new_model.centroids := (
 			SELECT array_agg(renumbered.centroid ORDER BY renumbered.number)
 			FROM (SELECT numbers[c] AS number,
 						 ARRAY(SELECT (new_model).centroids[c][j] FROM generate_series(1, dims) AS j) AS centroid
 				  FROM generate_series(1, (new_model).k) AS c) AS renumbered);
+		IF r.user_labels IS NOT NULL THEN
+			reverse := segment.match_clusters((new_model).centroids, previous);
+			new_user_labels := (SELECT array_agg(
+								(SELECT r.user_labels[o] FROM generate_series(1, previous_k) AS o WHERE reverse[o] = c LIMIT 1)
+								ORDER BY c)
+							FROM generate_series(1, (new_model).k) AS c);
+		END IF;
 	END IF;
 
 	UPDATE segment.segmentations s
@@ -683,19 +775,148 @@ BEGIN
 		model_scaler = new_model_scaler,
 		model = new_model,
 		pca = segment.pca_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', least(2, dims)),
-		labels = segment.segmentation_labels((new_model).centroids, r.country_column IS NOT NULL),
+		user_labels = new_user_labels,
+		labels = segment.final_labels(segment.segmentation_labels((new_model).centroids, r.country_column IS NOT NULL),
+									  new_user_labels),
 		customers_clustered = n,
 		fitted_rows = fit_rows
 	WHERE s.name = segmentation;
 	DROP TABLE pg_temp.segment_refresh_vectors;
+END
+$function$;
+COMMENT ON FUNCTION segment.fit_segmentation(text) IS
+	'fits a segmentation anew from its features, warm-started from its previous model';
+
+-- Keep history up to date with the assignments just made, at time at: the
+-- open row of a customer whose segment changed is closed and a new one
+-- opened (with cluster NULL for a customer no longer clustered); the open
+-- rows carry the segments' current labels
+CREATE FUNCTION segment.record_history(segmentation text, at timestamptz)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	EXECUTE format($sql$
+		UPDATE %1$I.history h SET valid_to = $1
+		WHERE h.valid_to IS NULL AND NOT EXISTS (
+			SELECT FROM %1$I.assignments a WHERE a.customer_id = h.customer_id AND a.cluster IS NOT DISTINCT FROM h.cluster) $sql$,
+		segmentation) USING at;
+	EXECUTE format($sql$
+		INSERT INTO %1$I.history (customer_id, cluster, label, valid_from, valid_to)
+		SELECT a.customer_id, a.cluster, p.label, $1, NULL
+		FROM %1$I.assignments a LEFT JOIN %1$I.profiles p USING (cluster)
+		WHERE NOT EXISTS (SELECT FROM %1$I.history h WHERE h.customer_id = a.customer_id AND h.valid_to IS NULL)
+			AND (a.cluster IS NOT NULL OR EXISTS (SELECT FROM %1$I.history h WHERE h.customer_id = a.customer_id)) $sql$,
+		segmentation) USING at;
+	EXECUTE format($sql$
+		UPDATE %1$I.history h SET label = p.label
+		FROM %1$I.profiles p WHERE h.valid_to IS NULL AND h.cluster = p.cluster AND h.label IS DISTINCT FROM p.label $sql$,
+		segmentation);
+END
+$function$;
+COMMENT ON FUNCTION segment.record_history(text, timestamptz) IS
+	'closes and opens the history rows of the customers whose segment changed';
+
+-- refresh_segmentation: recompute a segmentation in one transaction; with
+-- refit => false only assign the customers with the stored model
+CREATE FUNCTION segment.refresh_segmentation(name text, refit boolean DEFAULT true)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations;
+	segmentation text := refresh_segmentation.name;
+	caller_time_zone text;
+	caller_role text;
+	owner_role name;
+	refreshed_at timestamptz;
+BEGIN
+	IF refit IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'refit must not be NULL';
+	END IF;
+	-- one refresh of a segmentation at a time: the row lock waits for another
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
+		RAISE EXCEPTION USING ERRCODE = '3F000',
+			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
+			HINT = format('It was dropped or renamed by hand: segment.drop_segmentation(%L) removes the record, then create the segmentation again.', segmentation);
+	END IF;
+	IF NOT refit AND r.model IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '55000',
+			MESSAGE = format('segmentation "%s" has no model to assign with', segmentation),
+			HINT = 'Refresh it with refit => true first.';
+	END IF;
+	-- the refresh runs as the segmentation's owner, as REFRESH MATERIALIZED
+	-- VIEW runs as the view's: what the owner attached to its tables or its
+	-- source never runs with the rights of another role that refreshes
+	owner_role := (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner));
+	IF owner_role IS NULL OR NOT pg_has_role(owner_role, 'MEMBER') THEN
+		RAISE EXCEPTION USING ERRCODE = '42501',
+			MESSAGE = format('must be a member of role %s to refresh segmentation "%s"', coalesce(quote_ident(owner_role), r.owner::text), segmentation);
+	END IF;
+	caller_role := current_setting('role');
+	PERFORM set_config('role', owner_role, true);
+	IF NOT has_database_privilege(current_database(), 'TEMPORARY') THEN
+		RAISE EXCEPTION USING ERRCODE = '42501',
+			MESSAGE = format('refreshing segmentation "%s" needs the TEMPORARY privilege on database %s',
+				segmentation, current_database()),
+			HINT = format('GRANT TEMPORARY ON DATABASE %I TO %I;', current_database(), current_user);
+	END IF;
+	-- the source: the same table or view, or when that was dropped, one of the
+	-- same name (a reload that drops and creates it again); nothing depends
+	-- on it, so dropping it leaves the results in place
+	r.source := coalesce((SELECT c.oid FROM pg_class c WHERE c.oid = r.source), to_regclass(r.source_name));
+	IF r.source IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '42P01',
+			MESSAGE = format('the source %s of segmentation "%s" does not exist', r.source_name, segmentation),
+			DETAIL = 'Its table or view was dropped; the segmentation''s tables keep the results of the last refresh.',
+			HINT = format('Create %s again, or drop the segmentation with segment.drop_segmentation(%L) and create it on another source.',
+				r.source_name, segmentation);
+	END IF;
+	r.source_name := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					  WHERE c.oid = r.source);
+	-- its mapping still fits it (the source may have changed since)
+	PERFORM segment.check_source_columns(r, segmentation);
+
+	-- calendar units in the time zone of the creation, whoever refreshes
+	caller_time_zone := current_setting('TimeZone');
+	PERFORM set_config('TimeZone', r.time_zone, true);
+	EXECUTE 'SELECT ' || segment.segmentation_as_of_sql(r) INTO r.used_as_of;
+	-- the owner of the schema owns the segmentation (ownership may have moved)
+	UPDATE segment.segmentations s
+	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
+		owner = segment.segmentation_owner(s.schema, s.owner)::regrole
+	WHERE s.name = segmentation;
+	-- a segmentation made by an earlier version gets the tables and
+	-- columns it lacks
+	PERFORM segment.complete_segmentation_tables(segmentation);
+	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
+
+	IF refit THEN
+		PERFORM segment.fit_segmentation(segmentation);
+	ELSE
+		-- the stored scaler and model assign every customer, new ones too
+		EXECUTE format('SELECT count(*) FROM %I.features WHERE invoices > 0', segmentation) INTO r.customers_clustered;
+		UPDATE segment.segmentations s SET customers_clustered = r.customers_clustered WHERE s.name = segmentation;
+	END IF;
+	refreshed_at := clock_timestamp();
+	UPDATE segment.segmentations s SET assigned_at = refreshed_at WHERE s.name = segmentation;
 
 	PERFORM segment.refresh_segmentation_table(segmentation, t.result_table)
-	FROM segment.segmentation_tables() AS t WHERE t.result_table <> 'features';
+	FROM segment.segmentation_tables() AS t
+	WHERE t.result_table NOT IN ('features', 'history') AND (refit OR t.result_table <> 'elbow');
+	PERFORM segment.record_history(segmentation, refreshed_at);
 	PERFORM set_config('TimeZone', caller_time_zone, true);
 	PERFORM set_config('role', caller_role, true);
 END
 $function$;
-COMMENT ON FUNCTION segment.refresh_segmentation(text) IS 'recomputes a segmentation in one transaction; readers see the old results until it commits';
+COMMENT ON FUNCTION segment.refresh_segmentation(text, boolean) IS
+	'recomputes a segmentation in one transaction (refit => false: assigns with the stored model); readers see the old results until it commits';
 
 -- The errors of a name already taken by a schema or a segmentation
 CREATE FUNCTION segment.raise_schema_exists(segmentation text)
@@ -790,7 +1011,7 @@ BEGIN
 		-- a row of another role's, hidden by row-level security
 		PERFORM segment.raise_segmentation_exists(segmentation);
 	END;
-	PERFORM segment.create_segmentation_tables(segmentation);
+	PERFORM segment.complete_segmentation_tables(segmentation);
 	PERFORM segment.refresh_segmentation(segmentation);
 END
 $function$;
@@ -868,10 +1089,8 @@ CREATE FUNCTION segment.segmentation_dependents(schema regnamespace)
 		JOIN segment.segmentation_tables() t ON t.result_table = c.relname
 		WHERE c.relnamespace = schema AND c.relkind = 'r'),
 	own_index AS (
-		SELECT i.indexrelid AS oid FROM pg_index i JOIN own o ON o.oid = i.indrelid
-		WHERE i.indisunique AND o.unique_key = (
-			SELECT string_agg(a.attname, ', ' ORDER BY k.position) FROM unnest(i.indkey) WITH ORDINALITY AS k (attnum, position)
-			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)),
+		SELECT i.oid FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid JOIN own o ON o.oid = x.indrelid
+		WHERE i.relname = (SELECT c.relname FROM pg_class c WHERE c.oid = o.oid) || '_key'),
 	dependent AS (
 		-- in the schema
 		SELECT d.classid, d.objid, d.objsubid FROM pg_depend d
@@ -950,3 +1169,106 @@ END
 $function$;
 COMMENT ON FUNCTION segment.drop_segmentation(text, boolean) IS
 	'removes a segmentation: its schema, its tables and its record; refuses when other objects depend on them unless cascade';
+
+-- set_label: a user's name for a segment, which follows it through
+-- refreshes (the matching of centroids); NULL restores the automatic name
+CREATE FUNCTION segment.set_label(name text, cluster integer, label text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	segmentation text := set_label.name;
+	r segment.segmentations;
+	new_user_labels text[];
+	new_labels text[];
+	caller_role text;
+	owner_role name;
+BEGIN
+	IF segmentation IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
+	END IF;
+	IF set_label.cluster IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'cluster must not be NULL';
+	END IF;
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	IF NOT FOUND OR r.model IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	IF set_label.cluster NOT BETWEEN 1 AND (r.model).k THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('segmentation "%s" has no segment %s', segmentation, set_label.cluster),
+			DETAIL = format('Its segments are numbered 1 to %s.', (r.model).k);
+	END IF;
+	IF set_label.label IS NOT NULL AND (btrim(set_label.label) = '' OR set_label.label ~ '[\u0001-\u001F]'
+										OR length(set_label.label) > 100) THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('invalid label %s', quote_literal(set_label.label)),
+			DETAIL = 'A label is 1 to 100 characters of text, not only spaces, without control characters.';
+	END IF;
+	new_user_labels := coalesce(r.user_labels, array_fill(NULL::text, ARRAY[(r.model).k]));
+	new_user_labels[set_label.cluster] := set_label.label;
+	IF set_label.label IS NOT NULL AND EXISTS (
+		SELECT FROM unnest(r.labels) WITH ORDINALITY AS l (label, c)
+		WHERE l.c <> set_label.cluster AND l.label = set_label.label) THEN
+		RAISE EXCEPTION USING ERRCODE = '23505',
+			MESSAGE = format('segmentation "%s" has a segment labelled %s already', segmentation, quote_literal(set_label.label)),
+			DETAIL = 'Labels are unique within a segmentation.';
+	END IF;
+	new_labels := segment.final_labels(segment.segmentation_labels((r.model).centroids, r.country_column IS NOT NULL), new_user_labels);
+	UPDATE segment.segmentations s SET user_labels = new_user_labels, labels = new_labels
+	WHERE s.name = segmentation;
+
+	-- the tables that name segments, as the segmentation's owner
+	owner_role := (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner));
+	caller_role := current_setting('role');
+	PERFORM set_config('role', owner_role, true);
+	EXECUTE format('UPDATE %1$I.profiles p SET label = l.label, label_source = CASE WHEN $2[l.c] IS NULL THEN ''automatic'' ELSE ''user'' END
+					FROM unnest($1) WITH ORDINALITY AS l (label, c) WHERE p.cluster = l.c', segmentation)
+		USING new_labels, new_user_labels;
+	EXECUTE format('UPDATE %1$I.transitions t SET from_label = $1[t.from_cluster] WHERE t.from_cluster IS NOT NULL', segmentation)
+		USING new_labels;
+	EXECUTE format('UPDATE %1$I.transitions t SET to_label = $1[t.to_cluster] WHERE t.to_cluster IS NOT NULL', segmentation)
+		USING new_labels;
+	EXECUTE format('UPDATE %1$I.history h SET label = $1[h.cluster] WHERE h.valid_to IS NULL AND h.cluster IS NOT NULL', segmentation)
+		USING new_labels;
+	PERFORM set_config('role', caller_role, true);
+END
+$function$;
+COMMENT ON FUNCTION segment.set_label(text, integer, text) IS
+	'names a segment (NULL restores the automatic name); the name follows the segment through refreshes';
+
+-- trim_history: delete the closed history rows that ended before now() -
+-- older_than; returns how many
+CREATE FUNCTION segment.trim_history(name text, older_than interval)
+	RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	segmentation text := trim_history.name;
+	r segment.segmentations;
+	deleted bigint;
+	caller_role text;
+BEGIN
+	IF segmentation IS NULL OR older_than IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name and older_than must not be NULL';
+	END IF;
+	IF older_than < interval '0' THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('older_than must not be negative, not %s', older_than);
+	END IF;
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	IF NOT FOUND OR NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	caller_role := current_setting('role');
+	PERFORM set_config('role', (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner)), true);
+	EXECUTE format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < now() - $1 RETURNING 1) SELECT count(*) FROM gone', segmentation)
+		USING older_than INTO deleted;
+	PERFORM set_config('role', caller_role, true);
+	RETURN deleted;
+END
+$function$;
+COMMENT ON FUNCTION segment.trim_history(text, interval) IS
+	'deletes the closed history rows that ended before now() - older_than; returns how many';

@@ -33,8 +33,9 @@ CREATE TABLE segment.segmentations (
 	fitted_rows bigint,
 	source_name text NOT NULL,
 	amount_unit double precision,
-	fixed_amount_unit double precision,
-	schema regnamespace
+	schema regnamespace,
+	user_labels text[],
+	assigned_at timestamptz
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
@@ -58,14 +59,15 @@ COMMENT ON COLUMN segment.segmentations.scaler IS 'standardization of the transf
 COMMENT ON COLUMN segment.segmentations.model_scaler IS 'the scaler the model vectors are made with: the domestic flag is centred, not scaled';
 COMMENT ON COLUMN segment.segmentations.model IS 'the k-means model';
 COMMENT ON COLUMN segment.segmentations.pca IS 'principal components of the model vectors';
-COMMENT ON COLUMN segment.segmentations.labels IS 'readable name of each segment, by cluster number';
+COMMENT ON COLUMN segment.segmentations.labels IS 'readable name of each segment, by cluster number: the user''s, else the automatic one';
 COMMENT ON COLUMN segment.segmentations.features IS 'names of the clustering features, in vector order';
 COMMENT ON COLUMN segment.segmentations.customers_clustered IS 'customers with a purchase, the rows clustered';
 COMMENT ON COLUMN segment.segmentations.fitted_rows IS 'customers the model was fitted on: all of them, or a seeded sample when they do not fit maintenance_work_mem';
 COMMENT ON COLUMN segment.segmentations.source_name IS 'qualified name of the source: a refresh finds the source by it when its table was dropped and created again';
-COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the unit amounts were clustered in by the last refresh: the typical invoice amount (median average invoice amount), so that the unit of the prices does not matter, or fixed_amount_unit';
-COMMENT ON COLUMN segment.segmentations.fixed_amount_unit IS 'a unit of amounts kept for good: 1 (currency units) for a segmentation made before 0.3, so that its segments stay as they were; NULL for the typical invoice amount of each refresh';
+COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the unit amounts are clustered in: the typical invoice amount (median average invoice amount) at the first fit, so that the unit of the prices does not matter; 1 (currency units) for a segmentation made before 0.3';
 COMMENT ON COLUMN segment.segmentations.schema IS 'the schema of the segmentation (named name); its owner owns the segmentation';
+COMMENT ON COLUMN segment.segmentations.user_labels IS 'the names users gave the segments (segment.set_label), by cluster number; NULL where automatic';
+COMMENT ON COLUMN segment.segmentations.assigned_at IS 'when the last refresh (either kind) assigned the customers';
 
 CREATE TABLE segment.segmentation_scores (
 	name text NOT NULL REFERENCES segment.segmentations ON DELETE CASCADE ON UPDATE CASCADE,

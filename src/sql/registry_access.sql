@@ -11,8 +11,9 @@
 -- can therefore name only the editor's own schema and readable tables, and
 -- every refresh recomputes what it fits from the source.
 
--- The tables of a segmentation in the order a refresh fills them, each with
--- its unique key
+-- The tables of a segmentation in the order a refresh fills them (history
+-- last: it is kept row by row, not refilled), each with its unique key, an
+-- index named <table>_key
 CREATE FUNCTION segment.segmentation_tables()
 	RETURNS TABLE (result_table text, unique_key text)
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -20,7 +21,8 @@ CREATE FUNCTION segment.segmentation_tables()
 	AS $$
 	VALUES ('features', 'customer_id'), ('assignments', 'customer_id'), ('profiles', 'cluster'),
 		('elbow', 'k'), ('silhouette', 'cluster'), ('boxplots', 'cluster, feature'),
-		('pca', 'component, feature'), ('model', 'k')
+		('pca', 'component, feature'), ('model', 'k'),
+		('transitions', '(coalesce(from_cluster, 0)), (coalesce(to_cluster, 0))'), ('history', 'customer_id, valid_from')
 	$$;
 COMMENT ON FUNCTION segment.segmentation_tables() IS 'the tables of a segmentation, in the order a refresh fills them, with their unique keys';
 

@@ -114,11 +114,22 @@ BEGIN
 						  WHERE c.relnamespace = segmentation.namespace AND c.relname = t.result_table || '_0_3')
 		LOOP
 			EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', segmentation.name, result.result_table || '_0_3', result.result_table);
-			EXECUTE pg_catalog.format('CREATE UNIQUE INDEX ON %I.%I (%s)', segmentation.name, result.result_table, result.unique_key);
+			EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', result.result_table || '_key',
+				segmentation.name, result.result_table, result.unique_key);
 		END LOOP;
 	END LOOP;
 END
 $convert$;
+
+--
+-- New building blocks (as in kmeans.sql)
+--
+CREATE FUNCTION segment.kmeans_fit_from(source text, centroids double precision[], max_iter integer DEFAULT 300)
+	RETURNS segment.kmeans_model
+	AS 'MODULE_PATHNAME'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION segment.kmeans_fit_from(text, double precision[], integer) IS
+	'one k-means run on the vectors of a source from the given k × dims centroids (a warm start)';
 
 --
 -- The functions of the 0.2 pipeline layer; the files that follow create
@@ -172,12 +183,16 @@ ALTER TABLE segment.segmentations ALTER COLUMN source_name SET NOT NULL;
 ALTER TABLE segment.segmentations ADD COLUMN amount_unit double precision;
 -- a segmentation made with 0.2 keeps counting amounts in currency units, so
 -- that a refresh keeps its customers where they are
-ALTER TABLE segment.segmentations ADD COLUMN fixed_amount_unit double precision;
-UPDATE segment.segmentations SET amount_unit = 1, fixed_amount_unit = 1;
+UPDATE segment.segmentations SET amount_unit = 1;
 ALTER TABLE segment.segmentations ADD COLUMN schema regnamespace;
 UPDATE segment.segmentations s SET schema = n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name;
 ALTER TABLE segment.segmentations ALTER COLUMN owner SET DEFAULT to_regrole(quote_ident(current_user));
 COMMENT ON COLUMN segment.segmentations.source_name IS 'qualified name of the source: a refresh finds the source by it when its table was dropped and created again';
-COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the unit amounts were clustered in by the last refresh: the typical invoice amount (median average invoice amount), so that the unit of the prices does not matter, or fixed_amount_unit';
-COMMENT ON COLUMN segment.segmentations.fixed_amount_unit IS 'a unit of amounts kept for good: 1 (currency units) for a segmentation made before 0.3, so that its segments stay as they were; NULL for the typical invoice amount of each refresh';
+COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the unit amounts are clustered in: the typical invoice amount (median average invoice amount) at the first fit, so that the unit of the prices does not matter; 1 (currency units) for a segmentation made before 0.3';
 COMMENT ON COLUMN segment.segmentations.schema IS 'the schema of the segmentation (named name); its owner owns the segmentation';
+ALTER TABLE segment.segmentations ADD COLUMN user_labels text[];
+ALTER TABLE segment.segmentations ADD COLUMN assigned_at timestamptz;
+UPDATE segment.segmentations SET assigned_at = fitted_at;
+COMMENT ON COLUMN segment.segmentations.user_labels IS 'the names users gave the segments (segment.set_label), by cluster number; NULL where automatic';
+COMMENT ON COLUMN segment.segmentations.assigned_at IS 'when the last refresh (either kind) assigned the customers';
+COMMENT ON COLUMN segment.segmentations.labels IS 'readable name of each segment, by cluster number: the user''s, else the automatic one';
