@@ -66,6 +66,7 @@ REGRESS = \
 	pipeline_drop \
 	pipeline_registry \
 	pipeline_real_world \
+	pipeline_over_time \
 	plots \
 	fuzz \
 	interrupts \

@@ -935,7 +935,7 @@ KMeansHartigan(KMeansWork *w, int max_passes)
  * with the labels.
  */
 static double
-KMeansRun(KMeansWork *w, int max_iter, int *iterations)
+KMeansRun(KMeansWork *w, int max_iter, bool hartigan, int *iterations)
 {
 	const Matrix *x = w->x;
 	double	   *squared = palloc(DISTANCE_ROWS * w->blocks * DISTANCE_LANES * sizeof(double));
@@ -961,7 +961,7 @@ KMeansRun(KMeansWork *w, int max_iter, int *iterations)
 			break;
 		changed = w->bounded ? KMeansAssignBounded(w, squared) : KMeansAssignPlain(w, squared);
 	}
-	if (converged && w->k > 1)
+	if (converged && hartigan && w->k > 1)
 		KMeansHartigan(w, max_iter);	/* ends with every label the nearest */
 	else
 	{
@@ -1060,7 +1060,7 @@ KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model
 		CHECK_FOR_INTERRUPTS();
 		RandomSeed(&rng, params->seed, (uint64) run);
 		KMeansPlusPlus(&w, &rng);
-		inertia = KMeansRun(&w, params->max_iter, &iterations);
+		inertia = KMeansRun(&w, params->max_iter, true, &iterations);
 		if (run == 0 || inertia < model->inertia)
 		{
 			model->inertia = inertia;
@@ -1080,10 +1080,11 @@ KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model
 }
 
 /*
- * One k-means run on canonical data from the given centres (k × dims): a
- * warm start, as a refresh seeds its refit with the previous model.  The
- * run goes to a local minimum (Lloyd, then Hartigan) like every run of
- * KMeansFit; clusters are numbered canonically.
+ * Lloyd's iterations on canonical data from the given centres (k × dims),
+ * at most params->max_iter of them: a warm start, as a refresh refits from
+ * the previous model.  No Hartigan refinement: its moves are what carries a
+ * warm start away from the segments it started from.  Clusters are
+ * numbered canonically.
  */
 void
 KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *centers,
@@ -1107,7 +1108,7 @@ KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *
 	old_context = MemoryContextSwitchTo(fit_context);
 	KMeansWorkInit(&w, x, params->k);
 	memcpy(w.centers, centers, (Size) params->k * dims * sizeof(double));
-	model->inertia = KMeansRun(&w, params->max_iter, &model->iterations);
+	model->inertia = KMeansRun(&w, params->max_iter, false, &model->iterations);
 	memcpy(model->centroids, w.centers, (Size) params->k * dims * sizeof(double));
 	memcpy(model->labels, w.labels, x->rows * sizeof(int32));
 	MemoryContextSwitchTo(old_context);

@@ -45,7 +45,7 @@ CREATE FUNCTION segment.kmeans_fit_from(source text, centroids double precision[
 	AS 'MODULE_PATHNAME'
 	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION segment.kmeans_fit_from(text, double precision[], integer) IS
-	'one k-means run on the vectors of a source from the given k × dims centroids (a warm start)';
+	'Lloyd iterations (at most max_iter) on the vectors of a source from the given k × dims centroids: a warm start';
 
 CREATE FUNCTION segment.kmeans_assign(vec double precision[], model segment.kmeans_model)
 	RETURNS integer

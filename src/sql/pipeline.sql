@@ -657,6 +657,17 @@ BEGIN
 	UPDATE pg_temp.segment_refresh_vectors SET vec = segment.scale(raw, new_model_scaler);
 	ANALYZE pg_temp.segment_refresh_vectors;
 
+	-- a source unchanged since the last fit (the same standardization, to
+	-- the bit, of as many customers) with the same k and seed keeps its
+	-- model: every customer keeps its segment
+	IF r.model IS NOT NULL AND new_model_scaler = r.model_scaler AND (r.model).seed = r.seed
+		AND (r.k IS NULL OR r.k = (r.model).k) THEN
+		UPDATE segment.segmentations s SET fitted_at = clock_timestamp(), customers_clustered = n
+		WHERE s.name = segmentation;
+		DROP TABLE pg_temp.segment_refresh_vectors;
+		RETURN;
+	END IF;
+
 	-- bounded memory: when the vectors (and the fits' working memory) do not
 	-- fit maintenance_work_mem, fit on a seeded sample and assign every row
 	fit_rows := least(n, floor(pg_size_bytes(current_setting('maintenance_work_mem'))

@@ -489,6 +489,83 @@ END
 $function$;
 COMMENT ON FUNCTION segment.plot_silhouette(segment.segmentations) IS 'SVG of the silhouettes of the customers, sorted within each segment';
 
+-- The transitions plot: a from × to matrix of the last refresh, one cell per
+-- pair of segments with its number of customers, shaded by its share of the
+-- row; "new" is the row of customers not clustered before, "gone" the column
+-- of customers no longer clustered
+CREATE FUNCTION segment.plot_transitions(r segment.segmentations)
+	RETURNS text
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	cell_width constant integer := 96;
+	cell_height constant integer := 40;
+	left_px constant integer := 250;
+	top_px constant integer := 120;
+	froms integer[];
+	tos integer[];
+	labels text[];
+	width integer;
+	height integer;
+	svg text;
+	pair record;
+	i integer;
+	moved bigint;
+	total bigint;
+	assigned timestamptz;
+BEGIN
+	EXECUTE format('SELECT array_agg(DISTINCT coalesce(from_cluster, 0)), array_agg(DISTINCT coalesce(to_cluster, 2147483647)),
+						   sum(customers) FILTER (WHERE from_cluster IS DISTINCT FROM to_cluster), sum(customers)
+					FROM %I.transitions', r.name) INTO froms, tos, moved, total;
+	EXECUTE format('SELECT array_agg(label ORDER BY cluster) FROM %I.profiles', r.name) INTO labels;
+	EXECUTE format('SELECT assigned_at FROM %I.model', r.name) INTO assigned;
+	froms := ARRAY(SELECT f FROM unnest(coalesce(froms, '{}')) AS f ORDER BY f);
+	tos := ARRAY(SELECT c FROM unnest(coalesce(tos, '{}')) AS c ORDER BY c);
+	width := left_px + greatest(cardinality(tos), 1) * cell_width + 30;
+	height := top_px + greatest(cardinality(froms), 1) * cell_height + 60;
+	svg := segment.svg_open(greatest(width, 520), height, 'Where the customers went at the last refresh',
+		format('segmentation %s, %s: %s of %s customers changed segment; rows before, columns after',
+			r.name, to_char(assigned, 'YYYY-MM-DD HH24:MI'), to_char(coalesce(moved, 0), 'FM999,999,999'),
+			to_char(coalesce(total, 0), 'FM999,999,999')));
+	-- the headers: a swatch of the segment's colour and its number or name
+	FOR i IN 1 .. cardinality(tos) LOOP
+		svg := svg || format('<g class="column-header">%s<text x="%s" y="%s" text-anchor="middle" font-weight="bold">%s</text></g>',
+			CASE WHEN tos[i] <= cardinality(labels) THEN format('<rect x="%s" y="%s" width="12" height="12" fill="%s"/>',
+				left_px + (i - 1) * cell_width + cell_width / 2 - 6, top_px - 40, segment.plot_colour(tos[i])) ELSE '' END,
+			left_px + (i - 1) * cell_width + cell_width / 2, top_px - 10,
+			CASE WHEN tos[i] = 2147483647 THEN 'gone' ELSE 'to ' || tos[i] END);
+	END LOOP;
+	FOR i IN 1 .. cardinality(froms) LOOP
+		svg := svg || format('<g class="row-header">%s<text x="%s" y="%s" font-weight="bold">%s</text></g>',
+			CASE WHEN froms[i] BETWEEN 1 AND cardinality(labels) THEN format('<rect x="12" y="%s" width="12" height="12" fill="%s"/>',
+				top_px + (i - 1) * cell_height + cell_height / 2 - 6, segment.plot_colour(froms[i])) ELSE '' END,
+			30, top_px + (i - 1) * cell_height + cell_height / 2 + 4,
+			segment.xml_text(CASE WHEN froms[i] = 0 THEN 'new (not clustered before)'
+				ELSE left(froms[i] || ' · ' || coalesce(labels[froms[i]], ''), 30) END));
+	END LOOP;
+	FOR pair IN EXECUTE format('SELECT * FROM %I.transitions', r.name) LOOP
+		svg := svg || format('<g class="transition" data-from="%1$s" data-to="%2$s"><rect x="%3$s" y="%4$s" width="%5$s" height="%6$s" '
+				'fill="%7$s" fill-opacity="%8$s" stroke="#ffffff"/><text x="%9$s" y="%10$s" text-anchor="middle" fill="%11$s">%12$s</text>'
+				'<title>%13$s to %14$s: %12$s customers (%15$s %% of the row)</title></g>',
+			coalesce(pair.from_cluster::text, 'new'), coalesce(pair.to_cluster::text, 'gone'),
+			left_px + (array_position(tos, coalesce(pair.to_cluster, 2147483647)) - 1) * cell_width,
+			top_px + (array_position(froms, coalesce(pair.from_cluster, 0)) - 1) * cell_height, cell_width, cell_height,
+			CASE WHEN pair.from_cluster IS NOT DISTINCT FROM pair.to_cluster THEN '#0072B2' ELSE '#D55E00' END,
+			round((0.12 + 0.88 * pair.share_of_from)::numeric, 3),
+			left_px + (array_position(tos, coalesce(pair.to_cluster, 2147483647)) - 1) * cell_width + cell_width / 2,
+			top_px + (array_position(froms, coalesce(pair.from_cluster, 0)) - 1) * cell_height + cell_height / 2 + 4,
+			CASE WHEN pair.share_of_from > 0.55 THEN '#ffffff' ELSE '#222222' END,
+			to_char(pair.customers, 'FM999,999,999'),
+			segment.xml_text(coalesce(pair.from_label, 'new')), segment.xml_text(coalesce(pair.to_label, 'gone')),
+			round((100 * pair.share_of_from)::numeric, 1));
+	END LOOP;
+	RETURN svg || format('<text class="note" x="%s" y="%s" fill="#555555">blue: stayed in the segment; orange: moved; the darker, the larger its share of the row</text>',
+		12, height - 16) || '</svg>';
+END
+$function$;
+COMMENT ON FUNCTION segment.plot_transitions(segment.segmentations) IS 'SVG matrix of the customers who moved between segments at the last refresh';
+
 -- plot(name, kind): a standalone SVG document of a segmentation
 CREATE FUNCTION segment.plot(name text, kind text)
 	RETURNS text
@@ -503,11 +580,12 @@ BEGIN
 		WHEN 'clusters' THEN RETURN segment.plot_clusters(r);
 		WHEN 'profiles' THEN RETURN segment.plot_profiles(r);
 		WHEN 'silhouette' THEN RETURN segment.plot_silhouette(r);
+		WHEN 'transitions' THEN RETURN segment.plot_transitions(r);
 		ELSE
 			RAISE EXCEPTION USING ERRCODE = '22023',
 				MESSAGE = format('unknown plot kind %s', coalesce(quote_literal(kind), 'NULL')),
-				HINT = 'The kinds are elbow, clusters, profiles and silhouette.';
+				HINT = 'The kinds are elbow, clusters, profiles, silhouette and transitions.';
 	END CASE;
 END
 $function$;
-COMMENT ON FUNCTION segment.plot(text, text) IS 'a standalone SVG plot of a segmentation: elbow, clusters, profiles or silhouette';
+COMMENT ON FUNCTION segment.plot(text, text) IS 'a standalone SVG plot of a segmentation: elbow, clusters, profiles, silhouette or transitions';

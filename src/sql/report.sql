@@ -3,7 +3,7 @@
 -- The HTML report of a segmentation (README: "Pictures")
 
 -- report(name): one self-contained HTML page (also well-formed XML) with the
--- four plots and the profile, elbow and silhouette tables
+-- five plots and the profile, elbow and silhouette tables
 CREATE FUNCTION segment.report(name text)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
@@ -71,6 +71,9 @@ BEGIN
 		|| header || '</tr></thead><tbody>' || profile_rows || '</tbody></table></div>'
 		|| '<figure>' || segment.plot_clusters(r) || '</figure>'
 		|| '<figure>' || segment.plot_profiles(r) || '</figure>'
+		|| '<h2>What changed at the last refresh</h2>'
+		|| format('<p>Assigned %s.</p>', segment.xml_text(to_char(m.assigned_at, 'YYYY-MM-DD HH24:MI TZ')))
+		|| '<figure>' || segment.plot_transitions(r) || '</figure>'
 		|| '<h2>Choosing the number of segments</h2>'
 		|| '<table><thead><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Davies–Bouldin</th><th>Calinski–Harabasz</th><th class="label"></th></tr></thead><tbody>'
 		|| elbow_rows || '</tbody></table>'

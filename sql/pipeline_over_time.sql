@@ -1,0 +1,161 @@
+-- Segments over time: the cheap refresh (refit => false), the warm-started
+-- refit that keeps customers in place, transitions, history and user labels
+SET extra_float_digits = 0;
+
+-- The target: segment all but the last month (from 2011-11-09), let the month
+-- arrive, refresh.  The refit keeps every customer whose segment the frozen
+-- model (refit => false) keeps, give or take 2 points, at every k from 3 to 8
+-- and with automatic k
+CREATE VIEW invoices_until AS SELECT * FROM invoices WHERE invoice_date < '2011-11-09';
+CREATE TEMP TABLE stability (k text, frozen numeric, refit numeric, k_kept boolean);
+DO $$
+DECLARE
+	wanted integer;
+	frozen numeric;
+	refit numeric;
+	k_before integer;
+BEGIN
+	FOR wanted IN SELECT * FROM unnest(ARRAY[3, 4, 5, 6, 7, 8, NULL]) LOOP
+		CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices WHERE invoice_date < '2011-11-09';
+		PERFORM segment.create_segmentation('stable', 'invoices_until', k => wanted);
+		CREATE TEMP TABLE month_before AS SELECT customer_id, cluster FROM stable.assignments WHERE cluster IS NOT NULL;
+		k_before := (SELECT k FROM stable.model);
+		CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices;
+		PERFORM segment.refresh_segmentation('stable', refit => false);
+		frozen := (SELECT avg((a.cluster = b.cluster)::integer) FROM month_before b JOIN stable.assignments a USING (customer_id));
+		PERFORM segment.refresh_segmentation('stable');
+		refit := (SELECT avg((a.cluster = b.cluster)::integer) FROM month_before b JOIN stable.assignments a USING (customer_id));
+		INSERT INTO stability VALUES (coalesce(wanted::text, 'automatic'), frozen, refit, (SELECT k FROM stable.model) = k_before);
+		DROP TABLE month_before;
+		PERFORM segment.drop_segmentation('stable');
+	END LOOP;
+END
+$$;
+SELECT k, refit >= frozen - 0.02 AS refit_keeps_what_frozen_keeps, frozen > 0.7 AS frozen_keeps_most, k_kept
+FROM stability ORDER BY k;
+
+-- Three refreshes of a changing source: a fortnight (assign only), a month
+-- (refit), then some customers leave and the rest come back unchanged
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices WHERE invoice_date < '2011-10-25';
+SELECT segment.create_segmentation('monthly', 'invoices_until', k => 4);
+CREATE TEMP TABLE snapshots AS
+SELECT 0 AS refresh, (SELECT assigned_at FROM monthly.model) AS at, customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+CREATE TEMP TABLE model_0 AS SELECT * FROM monthly.model;
+CREATE TEMP TABLE elbow_0 AS SELECT * FROM monthly.elbow;
+SELECT (SELECT count(*) FROM monthly.transitions WHERE from_cluster IS NOT NULL) AS transitions_from_a_segment,
+	(SELECT sum(customers) FROM monthly.transitions) = (SELECT count(*) FROM snapshots) AS creation_moves_everyone_in,
+	(SELECT count(*) FROM monthly.history) = (SELECT count(*) FROM snapshots) AS history_starts_at_creation;
+
+-- the transitions of refresh n equal the join of snapshot n - 1 and the assignments
+CREATE FUNCTION pg_temp.transitions_match(n integer) RETURNS boolean LANGUAGE sql AS $$
+	WITH expected AS (
+		SELECT p.cluster AS from_cluster, c.cluster AS to_cluster, count(*) AS customers
+		FROM (SELECT customer_id, cluster FROM snapshots WHERE refresh = n - 1) AS p
+		FULL JOIN (SELECT customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL) AS c USING (customer_id)
+		GROUP BY 1, 2)
+	SELECT NOT EXISTS (
+		SELECT FROM expected e FULL JOIN monthly.transitions t
+			ON coalesce(t.from_cluster, 0) = coalesce(e.from_cluster, 0) AND coalesce(t.to_cluster, 0) = coalesce(e.to_cluster, 0)
+		WHERE e.customers IS DISTINCT FROM t.customers)
+	AND NOT EXISTS (
+		SELECT FROM (SELECT from_cluster, sum(share_of_from) AS shares FROM monthly.transitions GROUP BY 1) AS s
+		WHERE abs(s.shares - 1) > 1e-9)
+$$;
+
+-- 1: two weeks later, refit => false: the stored model assigns every
+-- customer, new ones too; the fit and the elbow stay, assigned_at moves
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices WHERE invoice_date < '2011-11-09';
+SELECT segment.refresh_segmentation('monthly', refit => false);
+INSERT INTO snapshots SELECT 1, (SELECT assigned_at FROM monthly.model), customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+SELECT m.fitted_at = m0.fitted_at AS fitted_at_kept, m.assigned_at > m0.assigned_at AS assigned_at_moved,
+	(m.k, m.inertia, m.iterations) = (m0.k, m0.inertia, m0.iterations) AS model_kept,
+	m.customers_clustered > m0.customers_clustered AS new_customers_counted,
+	(SELECT count(*) FROM monthly.assignments a JOIN monthly.features f USING (customer_id)
+	 WHERE f.invoices > 0 AND a.cluster IS NULL) AS purchasers_without_segment,
+	(SELECT count(*) FROM monthly.elbow e FULL JOIN elbow_0 e0 USING (k) WHERE e IS DISTINCT FROM e0) AS elbow_rows_changed,
+	pg_temp.transitions_match(1) AS transitions_match
+FROM monthly.model m, model_0 m0;
+
+-- 2: the month arrives, refit
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices;
+SELECT segment.refresh_segmentation('monthly');
+INSERT INTO snapshots SELECT 2, (SELECT assigned_at FROM monthly.model), customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+SELECT m.fitted_at > m0.fitted_at AS refitted, pg_temp.transitions_match(2) AS transitions_match,
+	(SELECT count(*) FROM monthly.transitions WHERE from_cluster IS NULL) > 0 AS new_customers_arrive
+FROM monthly.model m, model_0 m0;
+
+-- 3: every fiftieth customer leaves the source
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices WHERE customer_id % 50 <> 0;
+SELECT segment.refresh_segmentation('monthly', refit => false);
+INSERT INTO snapshots SELECT 3, (SELECT assigned_at FROM monthly.model), customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+SELECT pg_temp.transitions_match(3) AS transitions_match,
+	(SELECT sum(customers) FROM monthly.transitions WHERE to_cluster IS NULL) AS customers_gone,
+	(SELECT count(DISTINCT customer_id) FROM snapshots WHERE refresh = 2 AND customer_id % 50 = 0) AS customers_removed;
+
+-- history replays every snapshot exactly
+SELECT s.refresh, count(*) AS customers,
+	count(*) FILTER (WHERE h.cluster IS DISTINCT FROM s.cluster) AS wrong_segment,
+	(SELECT count(*) FROM monthly.history h2 WHERE h2.cluster IS NOT NULL AND h2.valid_from <= s.at
+		AND (h2.valid_to IS NULL OR h2.valid_to > s.at)) = count(*) AS nothing_else_valid
+FROM snapshots s LEFT JOIN monthly.history h ON h.customer_id = s.customer_id
+	AND h.valid_from <= s.at AND (h.valid_to IS NULL OR h.valid_to > s.at)
+GROUP BY s.refresh, s.at ORDER BY s.refresh;
+-- periods never overlap nor leave gaps; one open row at most; a row opens
+-- only when the segment changes
+SELECT count(*) FILTER (WHERE next_from IS NOT NULL AND valid_to IS DISTINCT FROM next_from) AS gaps_or_overlaps,
+	count(*) FILTER (WHERE next_from IS NULL AND valid_to IS NOT NULL AND customer_id % 50 <> 0) AS closed_without_successor,
+	count(*) FILTER (WHERE cluster IS NOT DISTINCT FROM next_cluster) AS rows_without_change
+FROM (SELECT h.*, lead(valid_from) OVER w AS next_from, lead(cluster) OVER w AS next_cluster
+	  FROM monthly.history h WINDOW w AS (PARTITION BY customer_id ORDER BY valid_from)) AS h;
+SELECT count(*) AS customers_with_two_open_rows FROM (
+	SELECT customer_id FROM monthly.history WHERE valid_to IS NULL GROUP BY customer_id HAVING count(*) > 1) AS c;
+
+-- an unchanged source: a refit, then another gives identical assignments,
+-- nobody moves, history unchanged
+SELECT segment.refresh_segmentation('monthly');
+CREATE TEMP TABLE assignments_3 AS SELECT * FROM monthly.assignments;
+CREATE TEMP TABLE history_3 AS SELECT * FROM monthly.history;
+SELECT segment.refresh_segmentation('monthly');
+SELECT (SELECT count(*) FROM assignments_3 b FULL JOIN monthly.assignments a USING (customer_id)
+		WHERE (a.cluster, a.distance) IS DISTINCT FROM (b.cluster, b.distance)) AS assignments_changed,
+	(SELECT count(*) FROM monthly.transitions WHERE from_cluster IS DISTINCT FROM to_cluster) AS moves,
+	(SELECT count(*) FROM history_3 b FULL JOIN monthly.history h USING (customer_id, valid_from)
+		WHERE (h.cluster, h.valid_to) IS DISTINCT FROM (b.cluster, b.valid_to)) AS history_changed;
+
+-- User labels: shown everywhere, kept through a refit, unique, NULL restores
+SELECT segment.set_label('monthly', 2, 'Weekly wholesalers');
+SELECT cluster, label, label_source FROM monthly.profiles ORDER BY cluster;
+SELECT (SELECT bool_and(from_label = 'Weekly wholesalers') FROM monthly.transitions WHERE from_cluster = 2) AS in_transitions,
+	(SELECT bool_and(label = 'Weekly wholesalers') FROM monthly.history WHERE cluster = 2 AND valid_to IS NULL) AS in_history,
+	segment.plot('monthly', 'clusters') LIKE '%Weekly wholesalers%' AS in_the_plot,
+	segment.report('monthly') LIKE '%Weekly wholesalers%' AS in_the_report;
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices;
+SELECT segment.refresh_segmentation('monthly');
+SELECT cluster, label_source FROM monthly.profiles WHERE label = 'Weekly wholesalers';
+SELECT error_of($$ SELECT segment.set_label('monthly', 3, 'Weekly wholesalers') $$);
+SELECT error_of(format('SELECT segment.set_label(%L, 3, %L)', 'monthly', (SELECT label FROM monthly.profiles WHERE cluster = 1)));
+SELECT segment.set_label('monthly', 2, NULL);
+SELECT label_source, label <> 'Weekly wholesalers' AS automatic_again FROM monthly.profiles WHERE cluster = 2;
+SELECT error_of($$ SELECT segment.set_label('no_such', 1, 'x') $$);
+SELECT error_of($$ SELECT segment.set_label('monthly', 0, 'x') $$);
+SELECT error_of($$ SELECT segment.set_label('monthly', 99, 'x') $$);
+SELECT error_of($$ SELECT segment.set_label('monthly', NULL, 'x') $$);
+SELECT error_of($$ SELECT segment.set_label('monthly', 1, '   ') $$);
+SELECT error_of($$ SELECT segment.set_label('monthly', 1, E'tab\there') $$);
+
+-- trim_history deletes closed rows older than asked
+SELECT segment.trim_history('monthly', '1 day') AS trimmed_older_than_a_day;
+CREATE TEMP TABLE closed_rows AS SELECT count(*) AS n FROM monthly.history WHERE valid_to IS NOT NULL;
+SELECT segment.trim_history('monthly', '0') = (SELECT n FROM closed_rows) AS trimmed_every_closed_row,
+	(SELECT n FROM closed_rows) > 0 AS there_were_some;
+SELECT count(*) FILTER (WHERE valid_to IS NOT NULL) AS closed_rows_left, count(*) AS open_rows_kept FROM monthly.history;
+SELECT error_of($$ SELECT segment.trim_history('monthly', '-1 day') $$);
+SELECT error_of($$ SELECT segment.trim_history('no_such', '1 day') $$);
+SELECT error_of($$ SELECT segment.refresh_segmentation('monthly', NULL) $$);
+
+-- the transitions picture: one cell per pair, well-formed
+WITH svg AS (SELECT segment.plot('monthly', 'transitions')::xml AS doc)
+SELECT (xpath('count(//*[@class="transition"])', doc))[1]::text::integer = (SELECT count(*) FROM monthly.transitions) AS one_cell_per_pair
+FROM svg;
+SELECT segment.drop_segmentation('monthly');
+DROP VIEW invoices_until;
