@@ -21,6 +21,18 @@ SELECT error_of($$ SELECT segment.refresh_segmentation('retail') $$);
 RESET lock_timeout;
 SELECT dblink_exec('other', 'COMMIT');
 SELECT count(*) AS customers_after_commit FROM retail.features;
+-- the cheap refresh (refit => false) too: readers are not blocked, and a
+-- refit or a new label of the same segmentation waits for it
+SELECT dblink_exec('other', 'BEGIN');
+SELECT * FROM dblink('other', $$SELECT segment.refresh_segmentation('retail', refit => false)::text$$) AS t (result text);
+SET lock_timeout = '5s';
+SELECT count(*) AS assignments_during_cheap_refresh FROM retail.assignments;
+SELECT count(*) > 0 AS history_readable_during_cheap_refresh FROM retail.history;
+SET lock_timeout = '200ms';
+SELECT error_of($$ SELECT segment.refresh_segmentation('retail') $$);
+SELECT error_of($$ SELECT segment.set_label('retail', 1, 'first') $$);
+RESET lock_timeout;
+SELECT dblink_exec('other', 'COMMIT');
 SELECT dblink_disconnect('other');
 -- put the source back
 DELETE FROM invoices WHERE customer_id > 100000;

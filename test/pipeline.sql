@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS segment;
-SELECT plan(15);
+SELECT plan(21);
 
 SELECT has_function('segment', 'create_segmentation',
 	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint']);
@@ -11,8 +11,19 @@ SELECT is(pg_get_function_arguments('segment.create_segmentation(text, regclass,
 	'create_segmentation has the arguments and defaults of the contract');
 SELECT function_returns('segment', 'create_segmentation',
 	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint'], 'void');
-SELECT has_function('segment', 'refresh_segmentation', ARRAY['text']);
-SELECT function_returns('segment', 'refresh_segmentation', ARRAY['text'], 'void');
+SELECT has_function('segment', 'refresh_segmentation', ARRAY['text', 'boolean']);
+SELECT is(pg_get_function_arguments('segment.refresh_segmentation(text, boolean)'::regprocedure),
+	'name text, refit boolean DEFAULT true', 'refresh_segmentation has the arguments and defaults of the contract');
+SELECT function_returns('segment', 'refresh_segmentation', ARRAY['text', 'boolean'], 'void');
+SELECT is(pg_get_function_arguments('segment.set_label(text, integer, text)'::regprocedure),
+	'name text, cluster integer, label text', 'set_label has the arguments of the contract');
+SELECT function_returns('segment', 'set_label', ARRAY['text', 'integer', 'text'], 'void');
+SELECT is(pg_get_function_arguments('segment.trim_history(text, interval)'::regprocedure),
+	'name text, older_than interval', 'trim_history has the arguments of the contract');
+SELECT function_returns('segment', 'trim_history', ARRAY['text', 'interval'], 'bigint');
+SELECT is(pg_get_function_arguments('segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint)'::regprocedure),
+	'name text, k integer DEFAULT NULL::integer, customer_column name DEFAULT NULL::name, invoice_column name DEFAULT NULL::name, time_column name DEFAULT NULL::name, quantity_column name DEFAULT NULL::name, price_column name DEFAULT NULL::name, country_column name DEFAULT NULL::name, as_of timestamp without time zone DEFAULT NULL::timestamp without time zone, seed bigint DEFAULT NULL::bigint',
+	'alter_segmentation has the arguments and defaults of the contract');
 SELECT has_function('segment', 'drop_segmentation', ARRAY['text', 'boolean']);
 SELECT is(pg_get_function_arguments('segment.drop_segmentation(text, boolean)'::regprocedure),
 	'name text, cascade boolean DEFAULT false', 'drop_segmentation has the arguments and defaults of the contract');
