@@ -11,7 +11,7 @@ mkdir -p out/png
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 status=0
-for file in out/elbow.svg out/clusters.svg out/profiles.svg out/silhouette.svg out/report.html; do
+for file in out/elbow.svg out/clusters.svg out/profiles.svg out/silhouette.svg out/transitions.svg out/report.html; do
 	name=$(basename "$file")
 	png="out/png/${name%.*}.png"
 	if [ "${file##*.}" = svg ]; then

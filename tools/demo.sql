@@ -1,5 +1,6 @@
 -- tools/demo.sql: the demo's SQL, run by tools/demo.sh from the top of the tree.
--- It loads segment_demo.invoices and makes the segmentation "retail".
+-- It loads segment_demo.invoices, makes the segmentation "retail" of its first
+-- eleven months, then adds the last month and refreshes.
 \set QUIET on
 \pset footer off
 SET client_min_messages = warning;
@@ -13,9 +14,24 @@ SELECT count(*) AS invoice_lines, count(customer_id) AS lines_with_customer,
 	min(invoice_date) AS first_line, max(invoice_date) AS last_line
 FROM segment_demo.invoices;
 
-\echo 'Segmenting the customers: one call of segment.create_segmentation'
+-- the last month arrives later: kept aside first
+DROP TABLE IF EXISTS segment_demo.last_month;
+CREATE TABLE segment_demo.last_month AS SELECT * FROM segment_demo.invoices WHERE invoice_date >= '2011-11-09';
+DELETE FROM segment_demo.invoices WHERE invoice_date >= '2011-11-09';
+
+\echo 'Segmenting the customers of the first eleven months (to 2011-11-08): one call of segment.create_segmentation'
 SELECT segment.drop_segmentation(name) FROM segment.segmentations WHERE name = 'retail' \g /dev/null
 SELECT segment.create_segmentation('retail', 'segment_demo.invoices') \g /dev/null
+SELECT cluster, label, customers FROM retail.profiles ORDER BY cluster;
+
+\echo 'A month later: the last month arrives, the nightly refresh assigns, the monthly one refits'
+INSERT INTO segment_demo.invoices SELECT * FROM segment_demo.last_month;
+DROP TABLE segment_demo.last_month;
+SELECT segment.refresh_segmentation('retail', refit => false) \g /dev/null
+SELECT segment.refresh_segmentation('retail') \g /dev/null
+\echo 'Who moved at the refit (retail.transitions; NULL from = new customers):'
+SELECT from_cluster, to_cluster, customers, round(100 * share_of_from::numeric, 1) AS pct_of_from
+FROM retail.transitions ORDER BY from_cluster NULLS FIRST, to_cluster;
 
 \echo 'The model (retail.model):'
 SELECT k AS chosen_k, seed, as_of, iterations, round(inertia::numeric, 1) AS inertia, customers_clustered
@@ -39,7 +55,7 @@ SELECT coalesce(cluster::text, 'all') AS cluster, customers, round(mean_silhouet
 	round(min_silhouette::numeric, 3) AS min, round(max_silhouette::numeric, 3) AS max
 FROM retail.silhouette ORDER BY cluster NULLS LAST;
 
-\echo 'The tables a BI tool reads: retail.features, assignments, profiles, elbow, silhouette, boxplots, pca, model'
+\echo 'The tables a BI tool reads: retail.features, assignments, profiles, elbow, silhouette, boxplots, pca, model, transitions, history'
 
 -- The pictures, written as psql prints them
 \! mkdir -p out
@@ -53,7 +69,9 @@ SELECT segment.plot('retail', 'clusters');
 SELECT segment.plot('retail', 'profiles');
 \o out/silhouette.svg
 SELECT segment.plot('retail', 'silhouette');
+\o out/transitions.svg
+SELECT segment.plot('retail', 'transitions');
 \o out/report.html
 SELECT segment.report('retail');
 \o
-\echo 'Pictures written: out/report.html (open it in a browser), out/elbow.svg, out/clusters.svg, out/profiles.svg, out/silhouette.svg'
+\echo 'Pictures written: out/report.html (open it in a browser), out/elbow.svg, out/clusters.svg, out/profiles.svg, out/silhouette.svg, out/transitions.svg'
