@@ -501,7 +501,7 @@ CREATE FUNCTION segment.plot_transitions(r segment.segmentations)
 DECLARE
 	cell_width constant integer := 96;
 	cell_height constant integer := 40;
-	left_px constant integer := 250;
+	left_px constant integer := 310;
 	top_px constant integer := 120;
 	froms integer[];
 	tos integer[];
@@ -542,7 +542,8 @@ BEGIN
 				top_px + (i - 1) * cell_height + cell_height / 2 - 6, segment.plot_colour(froms[i])) ELSE '' END,
 			30, top_px + (i - 1) * cell_height + cell_height / 2 + 4,
 			segment.xml_text(CASE WHEN froms[i] = 0 THEN 'new (not clustered before)'
-				ELSE left(froms[i] || ' · ' || coalesce(labels[froms[i]], ''), 30) END));
+				ELSE froms[i] || ' · ' || CASE WHEN length(coalesce(labels[froms[i]], '')) > 36
+					THEN left(labels[froms[i]], 35) || '…' ELSE coalesce(labels[froms[i]], '') END END));
 	END LOOP;
 	FOR pair IN EXECUTE format('SELECT * FROM %I.transitions', r.name) LOOP
 		svg := svg || format('<g class="transition" data-from="%1$s" data-to="%2$s"><rect x="%3$s" y="%4$s" width="%5$s" height="%6$s" '
