@@ -69,7 +69,7 @@ SELECT segment.create_segmentation('shop_b', 'invoices_new_york', k => 4, time_c
 RESET ROLE;
 SQL
 contents "$original" > "$work/original.txt"
-ok "$([ "$(grep -c '^shop_[ab]\.' "$work/original.txt")" -eq 16 ] && echo t)" "two segmentations of two roles, sixteen tables to compare"
+ok "$([ "$(grep -c '^shop_[ab]\.' "$work/original.txt")" -eq 20 ] && echo t)" "two segmentations of two roles, twenty tables to compare"
 
 pg_dump -Fc -f "$work/dump.custom" "$original"
 pg_dump -Fp -f "$work/dump.sql" "$original"
