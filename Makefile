@@ -18,6 +18,7 @@ OBJS = \
 	src/matching.o \
 	src/metrics.o \
 	src/model.o \
+	src/parallel.o \
 	src/pca.o \
 	src/scaler.o \
 	src/segment.o \
@@ -70,6 +71,7 @@ REGRESS = \
 	plots \
 	fuzz \
 	interrupts \
+	parallel \
 	pipeline_concurrency \
 	pipeline_cron
 

@@ -1023,18 +1023,67 @@ KMeansCanonicalNumbers(KMeansModel *model, int64 rows)
 }
 
 /*
+ * Do k-means runs until none is left, keeping the best by (inertia, run):
+ * the runs come from *next_run, a counter shared with parallel workers, or
+ * all n_init of them in order when next_run is NULL.  A run's result does
+ * not depend on the process that does it, and the best is chosen by
+ * (inertia, run index), so the model is the same with any number of
+ * workers.  best->centroids and best->labels must hold k × dims and rows
+ * values; best->run is -1 while no run is done.
+ */
+void
+KMeansDoRuns(const Matrix *x, const KMeansParams *params, pg_atomic_uint32 *next_run, KMeansBest *best)
+{
+	KMeansWork	w;
+	MemoryContext fit_context;
+	MemoryContext old_context;
+	int			sequential_run = 0;
+
+	/* The working memory lives in a context of its own, freed at the end */
+	fit_context = AllocSetContextCreate(CurrentMemoryContext, "segment k-means fit",
+										ALLOCSET_DEFAULT_SIZES);
+	old_context = MemoryContextSwitchTo(fit_context);
+	KMeansWorkInit(&w, x, params->k);
+
+	for (;;)
+	{
+		RandomState rng;
+		int			iterations;
+		double		inertia;
+		int			run;
+
+		run = next_run ? (int) pg_atomic_fetch_add_u32(next_run, 1) : sequential_run++;
+		if (run >= params->n_init)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		RandomSeed(&rng, params->seed, (uint64) run);
+		KMeansPlusPlus(&w, &rng);
+		inertia = KMeansRun(&w, params->max_iter, true, &iterations);
+		if (best->run < 0 || inertia < best->inertia || (inertia == best->inertia && run < best->run))
+		{
+			best->inertia = inertia;
+			best->run = run;
+			best->iterations = iterations;
+			memcpy(best->centroids, w.centers, (Size) params->k * x->cols * sizeof(double));
+			memcpy(best->labels, w.labels, x->rows * sizeof(int32));
+		}
+	}
+
+	MemoryContextSwitchTo(old_context);
+	MemoryContextDelete(fit_context);
+}
+
+/*
  * Fit k-means on canonical data: n_init runs seeded (seed, run), the best
- * by inertia (the first on ties), clusters numbered canonically.
+ * by inertia (the first on ties), clusters numbered canonically.  The runs
+ * go to parallel workers when there are several and enough rows
+ * (parallel.c).
  */
 void
 KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model)
 {
 	const Matrix *x = &data->x;
-	KMeansWork	w;
 	int			dims = x->cols;
-
-	MemoryContext fit_context;
-	MemoryContext old_context;
 
 	KMeansCheckParams(params, x->rows);
 	model->k = params->k;
@@ -1045,33 +1094,19 @@ KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model
 	model->inertia = get_float8_infinity();
 	model->iterations = 0;
 
-	/* The working memory lives in a context of its own, freed at the end */
-	fit_context = AllocSetContextCreate(CurrentMemoryContext, "segment k-means fit",
-										ALLOCSET_DEFAULT_SIZES);
-	old_context = MemoryContextSwitchTo(fit_context);
-	KMeansWorkInit(&w, x, params->k);
-
-	for (int run = 0; run < params->n_init; run++)
+	/* the runs, spread over parallel workers when they pay */
+	if (!KMeansFitParallel(x, params, model))
 	{
-		RandomState rng;
-		int			iterations;
-		double		inertia;
+		KMeansBest	best;
 
-		CHECK_FOR_INTERRUPTS();
-		RandomSeed(&rng, params->seed, (uint64) run);
-		KMeansPlusPlus(&w, &rng);
-		inertia = KMeansRun(&w, params->max_iter, true, &iterations);
-		if (run == 0 || inertia < model->inertia)
-		{
-			model->inertia = inertia;
-			model->iterations = iterations;
-			memcpy(model->centroids, w.centers, (Size) params->k * dims * sizeof(double));
-			memcpy(model->labels, w.labels, x->rows * sizeof(int32));
-		}
+		best.inertia = get_float8_infinity();
+		best.run = -1;
+		best.centroids = model->centroids;
+		best.labels = model->labels;
+		KMeansDoRuns(x, params, NULL, &best);
+		model->inertia = best.inertia;
+		model->iterations = best.iterations;
 	}
-
-	MemoryContextSwitchTo(old_context);
-	MemoryContextDelete(fit_context);
 
 	memset(model->sizes, 0, params->k * sizeof(int64));
 	for (int64 i = 0; i < x->rows; i++)

@@ -10,6 +10,8 @@
 #ifndef SEGMENT_KMEANS_H
 #define SEGMENT_KMEANS_H
 
+#include "port/atomics.h"
+
 #include "vector.h"
 
 /* Up to this k, Hartigan's refinement keeps k distance bounds per row */
@@ -49,7 +51,19 @@ typedef struct KMeansModel
 	int64	   *sizes;			/* rows per cluster */
 } KMeansModel;
 
+/* The best of the runs one process did */
+typedef struct KMeansBest
+{
+	double		inertia;
+	int			run;			/* -1: no run yet */
+	int			iterations;
+	double	   *centroids;		/* k × dims */
+	int32	   *labels;			/* per sorted row */
+} KMeansBest;
+
 extern void KMeansCheckParams(const KMeansParams *params, int64 rows);
+extern void KMeansDoRuns(const Matrix *x, const KMeansParams *params, pg_atomic_uint32 *next_run, KMeansBest *best);
+extern bool KMeansFitParallel(const Matrix *x, const KMeansParams *params, KMeansModel *model);
 extern void KMeansPrepare(Matrix *x, KMeansData *data);
 extern void KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model);
 extern void KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *centers,

@@ -1,0 +1,241 @@
+/*-------------------------------------------------------------------------
+ *
+ * parallel.c
+ *	  Parallel workers inside one call: the runs of a k-means fit
+ *
+ * The n_init runs of a fit are independent, so they are spread over
+ * parallel workers the PostgreSQL way, as the parallel B-tree build does
+ * (nbtsort.c): the leader enters parallel mode, creates a ParallelContext,
+ * copies the sorted matrix into its dynamic shared memory, launches the
+ * workers and takes runs itself too.  Every participant takes run indexes
+ * from one shared counter and keeps the best of its runs in a slot of its
+ * own; the leader then picks the best slot by (inertia, run index).  A run's
+ * result does not depend on the process that does it, so the model is the
+ * same bits with any number of workers, and the same as in one process.
+ *
+ * The number of workers follows max_parallel_maintenance_workers (0 keeps
+ * the single-process path), within max_worker_processes and
+ * max_parallel_workers like any parallel operation, and within
+ * maintenance_work_mem: each participant needs the working memory of a fit.
+ * Workers get plain data only (no catalog access), check for interrupts in
+ * their loops like the leader, and their errors reach the caller with their
+ * SQLSTATE through the ParallelContext.  When no worker can be launched,
+ * the leader does every run.
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/shm_toc.h"
+#include "utils/memutils.h"
+
+#include "kmeans.h"
+
+/* Keys of the shared memory table of contents */
+#define PARALLEL_KEY_KMEANS_SHARED	UINT64CONST(0x5E6D000000000001)
+#define PARALLEL_KEY_KMEANS_MATRIX	UINT64CONST(0x5E6D000000000002)
+#define PARALLEL_KEY_KMEANS_SLOTS	UINT64CONST(0x5E6D000000000003)
+
+/*
+ * Workers pay when a run does about this many multiply-adds per Lloyd
+ * iteration (rows × dims × k): below, a run takes less than the start of a
+ * worker (a few milliseconds).
+ */
+#define PARALLEL_MIN_WORK 50000
+
+/* What every participant reads: the problem and the run counter */
+typedef struct KMeansShared
+{
+	int64		rows;
+	int			cols;
+	KMeansParams params;
+	Size		slot_size;
+	pg_atomic_uint32 next_run;
+} KMeansShared;
+
+/* The head of a participant's slot; its centroids and labels follow */
+typedef struct KMeansSlot
+{
+	double		inertia;
+	int			run;			/* -1: no run */
+	int			iterations;
+} KMeansSlot;
+
+PGDLLEXPORT void segment_kmeans_worker(dsm_segment *seg, shm_toc *toc);
+
+/* Byte offsets of a slot's centroids and labels */
+#define SLOT_CENTROIDS_OFFSET MAXALIGN(sizeof(KMeansSlot))
+#define SLOT_LABELS_OFFSET(k, dims) (SLOT_CENTROIDS_OFFSET + MAXALIGN((Size) (k) * (dims) * sizeof(double)))
+
+/* Slot i of the slots array */
+static inline KMeansSlot *
+KMeansSlotAt(char *slots, Size slot_size, int i)
+{
+	return (KMeansSlot *) (slots + (Size) i * slot_size);
+}
+
+/* A KMeansBest that writes into a slot */
+static KMeansBest
+KMeansBestInSlot(KMeansSlot *slot, int k, int dims)
+{
+	KMeansBest	best;
+
+	best.inertia = 0;
+	best.run = -1;
+	best.iterations = 0;
+	best.centroids = (double *) ((char *) slot + SLOT_CENTROIDS_OFFSET);
+	best.labels = (int32 *) ((char *) slot + SLOT_LABELS_OFFSET(k, dims));
+	return best;
+}
+
+/* Record a participant's best run in the head of its slot */
+static void
+KMeansSlotStore(KMeansSlot *slot, const KMeansBest *best)
+{
+	slot->inertia = best->inertia;
+	slot->run = best->run;
+	slot->iterations = best->iterations;
+}
+
+/*
+ * How many workers a fit gets: max_parallel_maintenance_workers, one run
+ * each at least besides the leader's, as many as maintenance_work_mem holds
+ * the working memory of, none for small problems or inside a worker
+ */
+static int
+KMeansWorkersFor(const Matrix *x, const KMeansParams *params)
+{
+	double		per_participant = (double) x->rows * KMEANS_EXTRA_PER_ROW(params->k);
+	double		budget = (double) maintenance_work_mem * 1024.0;
+	int			workers = max_parallel_maintenance_workers;
+
+	if (IsParallelWorker() || !IsUnderPostmaster || IsInParallelMode())
+		return 0;
+	if ((double) x->rows * x->cols * params->k < PARALLEL_MIN_WORK)
+		return 0;
+	workers = Min(workers, params->n_init - 1);
+	/* the leader's own fit memory was checked when it read its source */
+	workers = (int) Min((double) workers, Max(0.0, floor(budget / per_participant) - 1));
+	return Max(workers, 0);
+}
+
+/*
+ * Fit k-means with parallel workers; false when none would pay or can be
+ * had before launching (then the caller does the runs itself).  On true,
+ * model holds the best run's inertia, iterations, centroids and labels.
+ */
+bool
+KMeansFitParallel(const Matrix *x, const KMeansParams *params, KMeansModel *model)
+{
+	int			workers = KMeansWorkersFor(x, params);
+	int			k = params->k;
+	int			dims = x->cols;
+	Size		matrix_size;
+	Size		slot_size;
+	Size		slots_size;
+	ParallelContext *pcxt;
+	KMeansShared *shared;
+	double	   *matrix;
+	char	   *slots;
+	KMeansBest	leader_best;
+	int			winner = -1;
+	int			participants;
+
+	if (workers <= 0)
+		return false;
+	matrix_size = MemoryProduct(x->rows, MemoryProduct(dims, sizeof(double)));
+	slot_size = SLOT_LABELS_OFFSET(k, dims) + MAXALIGN(MemoryProduct(x->rows, sizeof(int32)));
+	slots_size = MemoryProduct(workers + 1, slot_size);
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("segment", "segment_kmeans_worker", workers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(KMeansShared));
+	shm_toc_estimate_chunk(&pcxt->estimator, matrix_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, slots_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* no dynamic shared memory to be had: one process it is */
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, sizeof(KMeansShared));
+	shared->rows = x->rows;
+	shared->cols = dims;
+	shared->params = *params;
+	shared->slot_size = slot_size;
+	pg_atomic_init_u32(&shared->next_run, 0);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_KMEANS_SHARED, shared);
+	matrix = shm_toc_allocate(pcxt->toc, matrix_size);
+	memcpy(matrix, x->values, matrix_size);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_KMEANS_MATRIX, matrix);
+	slots = shm_toc_allocate(pcxt->toc, slots_size);
+	for (int i = 0; i <= workers; i++)
+		KMeansSlotAt(slots, slot_size, i)->run = -1;
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_KMEANS_SLOTS, slots);
+
+	LaunchParallelWorkers(pcxt);
+
+	/* the leader takes runs too, into slot 0 */
+	leader_best = KMeansBestInSlot(KMeansSlotAt(slots, slot_size, 0), k, dims);
+	KMeansDoRuns(x, params, &shared->next_run, &leader_best);
+	KMeansSlotStore(KMeansSlotAt(slots, slot_size, 0), &leader_best);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	/* the best slot by (inertia, run index): the run one process would keep */
+	participants = workers + 1;
+	for (int i = 0; i < participants; i++)
+	{
+		KMeansSlot *slot = KMeansSlotAt(slots, slot_size, i);
+
+		if (slot->run < 0)
+			continue;
+		if (winner < 0 || slot->inertia < KMeansSlotAt(slots, slot_size, winner)->inertia ||
+			(slot->inertia == KMeansSlotAt(slots, slot_size, winner)->inertia &&
+			 slot->run < KMeansSlotAt(slots, slot_size, winner)->run))
+			winner = i;
+	}
+	if (winner < 0)
+		elog(ERROR, "no k-means run finished");
+	{
+		KMeansSlot *slot = KMeansSlotAt(slots, slot_size, winner);
+		KMeansBest	best = KMeansBestInSlot(slot, k, dims);
+
+		model->inertia = slot->inertia;
+		model->iterations = slot->iterations;
+		memcpy(model->centroids, best.centroids, (Size) k * dims * sizeof(double));
+		memcpy(model->labels, best.labels, x->rows * sizeof(int32));
+	}
+
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+}
+
+/* The entry point of a worker: take runs until none is left */
+void
+segment_kmeans_worker(dsm_segment *seg, shm_toc *toc)
+{
+	KMeansShared *shared = shm_toc_lookup(toc, PARALLEL_KEY_KMEANS_SHARED, false);
+	double	   *matrix = shm_toc_lookup(toc, PARALLEL_KEY_KMEANS_MATRIX, false);
+	char	   *slots = shm_toc_lookup(toc, PARALLEL_KEY_KMEANS_SLOTS, false);
+	KMeansSlot *slot = KMeansSlotAt(slots, shared->slot_size, ParallelWorkerNumber + 1);
+	KMeansBest	best = KMeansBestInSlot(slot, shared->params.k, shared->cols);
+	Matrix		x;
+
+	x.rows = shared->rows;
+	x.cols = shared->cols;
+	x.values = matrix;
+	KMeansDoRuns(&x, &shared->params, &shared->next_run, &best);
+	KMeansSlotStore(slot, &best);
+}
