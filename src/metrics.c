@@ -41,6 +41,9 @@
 /* Rows of the column tile kept in cache while the rows stream past */
 #define SILHOUETTE_TILE_BYTES (256 * 1024)
 
+/* Chunks of column tiles whose sums are added in order (see SilhouetteSums) */
+#define SILHOUETTE_CHUNKS 8
+
 /* A source's rows grouped by cluster, clusters numbered 0 .. n_labels - 1 */
 typedef struct LabeledRows
 {
@@ -148,34 +151,64 @@ SilhouetteAddPair(double *sums, int n_labels, const int32 *labels, int64 i, int6
 	sums[j * n_labels + labels[i]] += distance;
 }
 
-/*
- * sums[i * n_labels + c] = sum of the distances from row i to the other
- * rows of cluster c, each unordered pair computed once.  Columns are taken
- * in tiles that stay in cache; within a tile, blocks of DISTANCE_ROWS rows
- * against packed blocks of DISTANCE_LANES columns.  When a block's rows all
- * share a cluster and so do its columns (the usual case, rows being grouped
- * by cluster), the block's distances are added as row and column totals.
- */
-static void
-SilhouetteSums(const LabeledRows *rows, double *sums)
+/* Blocks of DISTANCE_LANES columns in one cache-sized column tile */
+static int64
+SilhouetteTileBlocks(int dims)
 {
-	const Matrix *x = &rows->x;
+	return Max(1, SILHOUETTE_TILE_BYTES / (DISTANCE_LANES * dims * (int64) sizeof(double)));
+}
+
+/* The columns of x packed in blocks of DISTANCE_LANES for the kernels */
+static double *
+SilhouettePack(const Matrix *x)
+{
 	int64		n = x->rows;
 	int			dims = x->cols;
-	int			L = rows->n_labels;
 	int64		blocks = (n + DISTANCE_LANES - 1) / DISTANCE_LANES;
-	int64		tile = Max(1, SILHOUETTE_TILE_BYTES / (DISTANCE_LANES * dims * (int64) sizeof(double)));
 	double	   *packed = MemoryContextAllocHuge(CurrentMemoryContext,
 												MemoryProduct(blocks, MemoryProduct(dims, DISTANCE_LANES * sizeof(double))));
-	double	   *last_rows = palloc0(MemoryProduct(DISTANCE_ROWS, dims * sizeof(double)));
-	double		block[DISTANCE_ROWS * DISTANCE_LANES];
 
 	for (int64 b = 0; b < blocks; b++)
 		DistancePack(MatrixRow(x, b * DISTANCE_LANES), (int) Min(DISTANCE_LANES, n - b * DISTANCE_LANES),
 					 dims, packed + b * dims * DISTANCE_LANES);
+	return packed;
+}
 
-	for (int64 tile_start = 0; tile_start < blocks; tile_start += tile)
+/*
+ * The first column tile of chunk c of chunks: the pairs are split into
+ * chunks of column tiles of about equal work (tile t pairs its columns with
+ * every earlier row, so the work up to tile t grows as t^2)
+ */
+int64
+SilhouetteChunkStart(int64 tiles, int chunks, int c)
+{
+	return (int64) floor((double) tiles * sqrt((double) c / chunks));
+}
+
+/*
+ * Add to sums[i * n_labels + c] the distances from row i to the rows of
+ * cluster c that pair with it in the column tiles first_tile .. last_tile
+ * - 1, each unordered pair once.  Within a tile, blocks of DISTANCE_ROWS
+ * rows against packed blocks of DISTANCE_LANES columns.  When a block's
+ * rows all share a cluster and so do its columns (the usual case, rows
+ * being grouped by cluster), the block's distances are added as row and
+ * column totals.
+ */
+void
+SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const double *packed,
+					int64 first_tile, int64 last_tile, double *sums)
+{
+	int64		n = x->rows;
+	int			dims = x->cols;
+	int			L = n_labels;
+	int64		blocks = (n + DISTANCE_LANES - 1) / DISTANCE_LANES;
+	int64		tile = SilhouetteTileBlocks(dims);
+	double	   *last_rows = palloc0(MemoryProduct(DISTANCE_ROWS, dims * sizeof(double)));
+	double		block[DISTANCE_ROWS * DISTANCE_LANES];
+
+	for (int64 t = first_tile; t < last_tile; t++)
 	{
+		int64		tile_start = t * tile;
 		int64		tile_end = Min(blocks, tile_start + tile);
 		int64		row_end = Min(n, tile_end * DISTANCE_LANES);
 
@@ -183,7 +216,7 @@ SilhouetteSums(const LabeledRows *rows, double *sums)
 		{
 			int			row_count = (int) Min(DISTANCE_ROWS, n - i0);
 			const double *x0 = MatrixRow(x, i0);
-			bool		rows_uniform = row_count == DISTANCE_ROWS && rows->labels[i0] == rows->labels[i0 + DISTANCE_ROWS - 1];
+			bool		rows_uniform = row_count == DISTANCE_ROWS && labels[i0] == labels[i0 + DISTANCE_ROWS - 1];
 			int64		first_block = Max(tile_start, i0 / DISTANCE_LANES);
 
 			if ((i0 & 1023) == 0)
@@ -200,11 +233,11 @@ SilhouetteSums(const LabeledRows *rows, double *sums)
 
 				DistanceBlock(x0, dims, packed + b * dims * DISTANCE_LANES, block);
 				if (rows_uniform && lanes == DISTANCE_LANES && j0 >= i0 + DISTANCE_ROWS &&
-					rows->labels[j0] == rows->labels[j0 + DISTANCE_LANES - 1])
+					labels[j0] == labels[j0 + DISTANCE_LANES - 1])
 				{
 					double		column_totals[DISTANCE_LANES] = {0};
-					int			row_label = rows->labels[i0];
-					int			column_label = rows->labels[j0];
+					int			row_label = labels[i0];
+					int			column_label = labels[j0];
 
 					for (int r = 0; r < DISTANCE_ROWS; r++)
 					{
@@ -227,14 +260,50 @@ SilhouetteSums(const LabeledRows *rows, double *sums)
 					for (int r = 0; r < row_count; r++)
 						for (int l = 0; l < lanes; l++)
 							if (j0 + l > i0 + r)
-								SilhouetteAddPair(sums, L, rows->labels, i0 + r, j0 + l,
+								SilhouetteAddPair(sums, L, labels, i0 + r, j0 + l,
 												  sqrt(block[r * DISTANCE_LANES + l]));
 				}
 			}
 		}
 	}
-	pfree(packed);
 	pfree(last_rows);
+}
+
+/*
+ * sums[i * n_labels + c] = sum of the distances from row i to the other
+ * rows of cluster c.  The pairs are taken in SILHOUETTE_CHUNKS chunks of
+ * column tiles, each summed from zero, and the chunks' sums are added in
+ * chunk order: the same additions in the same order whether the chunks
+ * are computed here one after the other or by parallel workers
+ * (SilhouetteSumsParallel), so the result is the same bits either way.
+ */
+static void
+SilhouetteSums(const LabeledRows *rows, double *sums)
+{
+	const Matrix *x = &rows->x;
+	Size		count = (Size) x->rows * rows->n_labels;
+	int64		blocks = (x->rows + DISTANCE_LANES - 1) / DISTANCE_LANES;
+	int64		tile = SilhouetteTileBlocks(x->cols);
+	int64		tiles = (blocks + tile - 1) / tile;
+	int			chunks = (int) Min(SILHOUETTE_CHUNKS, tiles);
+	double	   *packed;
+	double	   *chunk_sums;
+
+	if (SilhouetteSumsParallel(x, rows->labels, rows->n_labels, tiles, chunks, sums))
+		return;
+	packed = SilhouettePack(x);
+	chunk_sums = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(count, sizeof(double)));
+	MemSetAligned(sums, 0, count * sizeof(double));
+	for (int c = 0; c < chunks; c++)
+	{
+		MemSetAligned(chunk_sums, 0, count * sizeof(double));
+		SilhouetteChunkSums(x, rows->labels, rows->n_labels, packed,
+							SilhouetteChunkStart(tiles, chunks, c), SilhouetteChunkStart(tiles, chunks, c + 1), chunk_sums);
+		for (Size i = 0; i < count; i++)
+			sums[i] += chunk_sums[i];
+	}
+	pfree(chunk_sums);
+	pfree(packed);
 }
 
 /* Silhouette of each row from the per-cluster distance sums */
@@ -271,7 +340,6 @@ SilhouetteRows(const LabeledRows *rows)
 	double	   *silhouettes = MemoryContextAllocHuge(CurrentMemoryContext,
 													 MemoryProduct(rows->x.rows, sizeof(double)));
 
-	MemSetAligned(sums, 0, rows->x.rows * rows->n_labels * sizeof(double));
 	SilhouetteSums(rows, sums);
 	SilhouetteFromSums(rows, sums, silhouettes);
 	pfree(sums);

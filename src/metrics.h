@@ -12,6 +12,13 @@
 
 #include "fmgr.h"
 
+#include "vector.h"
+
 extern double SilhouetteScore(text *source, int64 sample_size, int64 seed);
+extern int64 SilhouetteChunkStart(int64 tiles, int chunks, int c);
+extern void SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const double *packed,
+								int64 first_tile, int64 last_tile, double *sums);
+extern bool SilhouetteSumsParallel(const Matrix *x, const int32 *labels, int n_labels, int64 tiles, int chunks,
+								   double *sums);
 
 #endif							/* SEGMENT_METRICS_H */
