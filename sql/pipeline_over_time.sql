@@ -153,6 +153,85 @@ SELECT error_of($$ SELECT segment.trim_history('monthly', '-1 day') $$);
 SELECT error_of($$ SELECT segment.trim_history('no_such', '1 day') $$);
 SELECT error_of($$ SELECT segment.refresh_segmentation('monthly', NULL) $$);
 
+SELECT error_of(E'SELECT segment.set_label(''monthly'', 1, ''bidi \u202E evil'')');
+-- an automatic label that a user label repeats gets a number, and never a
+-- label that is taken already
+CREATE TEMP TABLE automatic_1 AS SELECT label FROM monthly.profiles WHERE cluster = 1;
+SELECT segment.set_label('monthly', 1, 'Alpha');
+SELECT segment.set_label('monthly', 3, (SELECT label FROM automatic_1));
+SELECT segment.set_label('monthly', 4, (SELECT label FROM automatic_1) || ' 1');
+SELECT segment.set_label('monthly', 1, NULL);
+SELECT count(*) AS labels, count(DISTINCT label) AS distinct_labels,
+	(SELECT label FROM monthly.profiles WHERE cluster = 1) LIKE (SELECT label FROM automatic_1) || ' %' AS automatic_one_numbered
+FROM monthly.profiles;
+SELECT segment.set_label('monthly', 4, NULL);
+SELECT segment.set_label('monthly', 3, NULL);
+SELECT count(*) FILTER (WHERE label_source = 'user') AS user_labels_left,
+	(SELECT label FROM monthly.profiles WHERE cluster = 1) = (SELECT label FROM automatic_1) AS automatic_one_back
+FROM monthly.profiles;
+
+-- a refit that lowers k renumbers the segments: transitions name where the
+-- customers were as it was named then, and history still replays
+CREATE TEMP TABLE before_lower_k AS
+SELECT a.customer_id, a.cluster, p.label FROM monthly.assignments a JOIN monthly.profiles p USING (cluster);
+SELECT segment.alter_segmentation('monthly', k => 3);
+SELECT segment.refresh_segmentation('monthly');
+SELECT (SELECT k FROM monthly.model) AS k,
+	NOT EXISTS (SELECT FROM monthly.transitions t JOIN before_lower_k b ON b.cluster = t.from_cluster
+				WHERE t.from_label <> b.label) AS from_labels_as_they_were,
+	(SELECT sum(customers) FROM monthly.transitions WHERE from_cluster IS NOT NULL) = (SELECT count(*) FROM before_lower_k) AS everyone_from_somewhere,
+	(SELECT count(*) FROM monthly.assignments a JOIN monthly.history h ON h.customer_id = a.customer_id AND h.valid_to IS NULL
+	 WHERE a.cluster IS NOT NULL AND h.cluster IS DISTINCT FROM a.cluster) AS open_rows_not_matching,
+	(SELECT count(*) FROM monthly.history h JOIN before_lower_k b USING (customer_id)
+	 WHERE h.valid_to IS NULL AND h.valid_from < (SELECT assigned_at FROM monthly.model) AND h.cluster <> b.cluster) AS rows_rewritten;
+
+-- an assign-only refresh of a source that shrank to one segment: no
+-- silhouettes, no error
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices
+WHERE customer_id IN (SELECT customer_id FROM monthly.assignments WHERE cluster = 1 ORDER BY customer_id LIMIT 20);
+SELECT segment.refresh_segmentation('monthly', refit => false);
+SELECT count(DISTINCT cluster) AS segments_filled, count(silhouette) AS silhouettes FROM monthly.assignments WHERE cluster IS NOT NULL;
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices;
+
+-- two customers swap countries: the standardization is the same to the
+-- bit, but the vectors are not, so the refit does not keep the model
+SELECT segment.refresh_segmentation('monthly');
+CREATE TEMP TABLE fingerprint AS SELECT fit_fingerprint FROM segment.segmentations WHERE name = 'monthly';
+CREATE OR REPLACE VIEW invoices_until AS SELECT invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id,
+	CASE customer_id WHEN 12347 THEN 'United Kingdom' WHEN 17850 THEN 'Iceland' ELSE country END AS country FROM invoices;
+SELECT segment.refresh_segmentation('monthly');
+SELECT s.fit_fingerprint <> f.fit_fingerprint AS refitted_the_changed_vectors
+FROM segment.segmentations s, fingerprint f WHERE s.name = 'monthly';
+CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices;
+
+-- inside a SECURITY DEFINER function owned by the segmentation's owner, a
+-- role the owner lets in refreshes, labels and trims
+CREATE ROLE regress_segment_owner_role;
+CREATE ROLE regress_segment_app;
+GRANT SELECT ON invoices TO regress_segment_owner_role;
+SELECT format('GRANT CREATE ON DATABASE %I TO regress_segment_owner_role', current_database()) \gexec
+SET ROLE regress_segment_owner_role;
+SELECT segment.create_segmentation('owned_by_role', 'invoices', k => 3);
+CREATE FUNCTION owned_by_role.nightly() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+	SELECT segment.refresh_segmentation('owned_by_role', refit => false);
+	SELECT segment.set_label('owned_by_role', 1, 'first');
+	SELECT segment.trim_history('owned_by_role', '1 year');
+$f$;
+GRANT USAGE ON SCHEMA owned_by_role TO regress_segment_app;
+GRANT EXECUTE ON FUNCTION owned_by_role.nightly() TO regress_segment_app;
+RESET ROLE;
+SET ROLE regress_segment_app;
+SELECT owned_by_role.nightly() AS trimmed;
+RESET ROLE;
+SELECT label, label_source FROM owned_by_role.profiles WHERE cluster = 1;
+SET ROLE regress_segment_owner_role;
+SELECT segment.drop_segmentation('owned_by_role', cascade => true);
+RESET ROLE;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM regress_segment_owner_role', current_database()) \gexec
+REVOKE ALL ON invoices FROM regress_segment_owner_role;
+DROP ROLE regress_segment_owner_role;
+DROP ROLE regress_segment_app;
+
 -- the transitions picture: one cell per pair, well-formed
 WITH svg AS (SELECT segment.plot('monthly', 'transitions')::xml AS doc)
 SELECT (xpath('count(//*[@class="transition"])', doc))[1]::text::integer = (SELECT count(*) FROM monthly.transitions) AS one_cell_per_pair

@@ -200,6 +200,29 @@ CREATE FUNCTION segment.segmentation_values_sql(with_country boolean)
 	$$;
 COMMENT ON FUNCTION segment.segmentation_values_sql(boolean) IS 'SQL of the clustering features in original units of features row f under registry row r';
 
+-- The per-customer silhouettes of a segmentation: none (NULL in the
+-- assignments) when the customers fill fewer than two segments or every
+-- customer is alone in one, as after an assign-only refresh of a source
+-- that shrank
+CREATE FUNCTION segment.segmentation_silhouettes(source text)
+	RETURNS TABLE (id bigint, cluster integer, silhouette double precision)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	clusters bigint;
+	customers bigint;
+BEGIN
+	EXECUTE format('SELECT count(DISTINCT s.c), count(*) FROM (%s) AS s (i, v, c)', source) INTO clusters, customers;
+	IF clusters < 2 OR clusters >= customers THEN
+		RETURN;
+	END IF;
+	RETURN QUERY SELECT * FROM segment.silhouette_samples(source);
+END
+$function$;
+COMMENT ON FUNCTION segment.segmentation_silhouettes(text) IS
+	'the per-customer silhouettes of a segmentation, none when fewer than two segments are filled';
+
 -- The query that fills one table of a segmentation, from its registry row.
 -- The queries read the registry row itself, so a refresh updates the row
 -- (scaler, model, PCA, labels) before it fills the tables after features.
@@ -257,7 +280,7 @@ BEGIN
 		v AS (SELECT f.customer_id, row_number() OVER (ORDER BY f.customer_id) AS row_id,
 				 segment.scale(%3$s, r.model_scaler) AS vec
 			  FROM %1$I.features f, r WHERE f.invoices > 0),
-		s AS (SELECT * FROM segment.silhouette_samples(%4$L))
+		s AS (SELECT * FROM segment.segmentation_silhouettes(%4$L))
 		SELECT f.customer_id, segment.kmeans_assign(v.vec, r.model) AS cluster,
 			segment.kmeans_distance(v.vec, r.model) AS distance, s.silhouette,
 			(segment.pca_transform(v.vec, r.pca))[1] AS pc1,
@@ -336,19 +359,18 @@ BEGIN
 	END IF;
 
 	-- what moved: the open rows of history (the segments before this
-	-- refresh) against the new assignments; labels as the segments are
-	-- named now
+	-- refresh, numbered and named as they were) against the new assignments
+	-- (numbered and named as now; a refit that lowers k renumbers)
 	IF result_table = 'transitions' THEN
 		RETURN format($sql$
-		WITH before AS (SELECT customer_id, cluster FROM %1$I.history WHERE valid_to IS NULL AND cluster IS NOT NULL),
-		now AS (SELECT customer_id, cluster FROM %1$I.assignments WHERE cluster IS NOT NULL),
-		moves AS (SELECT b.cluster AS from_cluster, n.cluster AS to_cluster
-				  FROM before b FULL JOIN now n USING (customer_id)),
-		labels AS (SELECT cluster, label FROM %1$I.profiles)
-		SELECT m.from_cluster, f.label AS from_label, m.to_cluster, t.label AS to_label, count(*) AS customers,
-			count(*)::double precision / sum(count(*)) OVER (PARTITION BY m.from_cluster) AS share_of_from
-		FROM moves m LEFT JOIN labels f ON f.cluster = m.from_cluster LEFT JOIN labels t ON t.cluster = m.to_cluster
-		GROUP BY m.from_cluster, f.label, m.to_cluster, t.label $sql$, segmentation);
+		WITH before AS (SELECT customer_id, cluster, label FROM %1$I.history WHERE valid_to IS NULL AND cluster IS NOT NULL),
+		now AS (SELECT a.customer_id, a.cluster, r.labels[a.cluster] AS label
+				FROM %1$I.assignments a, %2$s AS r WHERE a.cluster IS NOT NULL)
+		SELECT b.cluster AS from_cluster, min(b.label) AS from_label, n.cluster AS to_cluster, min(n.label) AS to_label,
+			count(*) AS customers,
+			count(*)::double precision / sum(count(*)) OVER (PARTITION BY b.cluster) AS share_of_from
+		FROM before b FULL JOIN now n USING (customer_id)
+		GROUP BY b.cluster, n.cluster $sql$, segmentation, registry);
 	END IF;
 
 	-- the shape of history (its rows are kept by segment.record_history)
@@ -484,6 +506,7 @@ DECLARE
 	result_table text;
 	unique_key text;
 	missing record;
+	privilege record;
 	changed boolean := false;
 BEGIN
 	-- (transitions last: its query reads history)
@@ -495,6 +518,16 @@ BEGIN
 			EXECUTE format('CREATE TABLE %I.%I AS %s WITH NO DATA', segmentation, result_table,
 				segment.segmentation_query(segmentation, result_table));
 			EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', result_table || '_key', segmentation, result_table, unique_key);
+			-- whoever may read profiles may read the new table too
+			FOR privilege IN
+				SELECT a.grantee, a.privilege_type, a.is_grantable
+				FROM pg_class c, aclexplode(c.relacl) a
+				WHERE c.relnamespace = schema AND c.relname = 'profiles' AND a.grantee <> c.relowner
+			LOOP
+				EXECUTE format('GRANT %s ON %I.%I TO %s%s', privilege.privilege_type, segmentation, result_table,
+					CASE WHEN privilege.grantee = 0 THEN 'PUBLIC' ELSE privilege.grantee::regrole::text END,
+					CASE WHEN privilege.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+			END LOOP;
 			changed := true;
 			RETURN NEXT format('%I.%I', segmentation, result_table)::regclass;
 			CONTINUE;
@@ -546,18 +579,31 @@ COMMENT ON FUNCTION segment.refresh_segmentation_table(text, text) IS 'refills o
 
 -- The final label of each segment: the user's (segment.set_label) where
 -- there is one, else the automatic one; an automatic label that repeats
--- another gets its number, so labels stay unique
+-- another gets the segment's number, then more until it is unique
 CREATE FUNCTION segment.final_labels(automatic text[], user_labels text[])
 	RETURNS text[]
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
-	AS $$
-	SELECT array_agg(CASE
-			WHEN user_labels[c] IS NOT NULL THEN user_labels[c]
-			WHEN automatic[c] = ANY (coalesce(user_labels, '{}')) THEN automatic[c] || ' ' || c
-			ELSE automatic[c] END ORDER BY c)
-	FROM generate_series(1, cardinality(automatic)) AS c
-	$$;
+	AS $function$
+DECLARE
+	labels text[] := '{}';
+	label text;
+BEGIN
+	-- the users' labels first: they are kept as they are
+	FOR c IN 1 .. coalesce(cardinality(automatic), 0) LOOP
+		labels[c] := user_labels[c];
+	END LOOP;
+	FOR c IN 1 .. coalesce(cardinality(automatic), 0) LOOP
+		CONTINUE WHEN user_labels[c] IS NOT NULL;
+		label := automatic[c];
+		WHILE label = ANY (labels) LOOP
+			label := label || ' ' || c;
+		END LOOP;
+		labels[c] := label;
+	END LOOP;
+	RETURN labels;
+END
+$function$;
 COMMENT ON FUNCTION segment.final_labels(text[], text[]) IS
 	'the label of each segment: the user''s where set, else the automatic one, kept unique';
 
@@ -590,10 +636,12 @@ DECLARE
 	numbers integer[];
 	reverse integer[];
 	new_user_labels text[];
+	new_numbers integer[];
 	labelled text;
 	dims integer;
 	distinct_customers bigint;
 	fit_rows bigint;
+	fingerprint numeric;
 BEGIN
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	-- the most common country is "domestic" (a customer whose country is
@@ -657,17 +705,6 @@ BEGIN
 	UPDATE pg_temp.segment_refresh_vectors SET vec = segment.scale(raw, new_model_scaler);
 	ANALYZE pg_temp.segment_refresh_vectors;
 
-	-- a source unchanged since the last fit (the same standardization, to
-	-- the bit, of as many customers) with the same k and seed keeps its
-	-- model: every customer keeps its segment
-	IF r.model IS NOT NULL AND new_model_scaler = r.model_scaler AND (r.model).seed = r.seed
-		AND (r.k IS NULL OR r.k = (r.model).k) THEN
-		UPDATE segment.segmentations s SET fitted_at = clock_timestamp(), customers_clustered = n
-		WHERE s.name = segmentation;
-		DROP TABLE pg_temp.segment_refresh_vectors;
-		RETURN;
-	END IF;
-
 	-- bounded memory: when the vectors (and the fits' working memory) do not
 	-- fit maintenance_work_mem, fit on a seeded sample and assign every row
 	fit_rows := least(n, floor(pg_size_bytes(current_setting('maintenance_work_mem'))
@@ -688,6 +725,18 @@ BEGIN
 							ARRAY(SELECT (r.model).centroids[c][j] FROM generate_series(1, dims) AS j),
 							r.model_scaler), new_model_scaler) ORDER BY c)
 					 FROM generate_series(1, previous_k) AS c);
+	END IF;
+
+	-- a source unchanged since the last fit (the same vectors: a sum of
+	-- their hashes, each seeded by its row) fitted on as many rows, with
+	-- the same k and seed, keeps its model: every customer keeps its segment
+	SELECT sum(hashtextextended(v.raw::text, v.id)::numeric) INTO fingerprint FROM pg_temp.segment_refresh_vectors v;
+	IF r.model IS NOT NULL AND fingerprint = r.fit_fingerprint AND new_model_scaler = r.model_scaler
+		AND r.fitted_rows = fit_rows AND (r.model).seed = r.seed AND (r.k IS NULL OR r.k = (r.model).k) THEN
+		UPDATE segment.segmentations s SET fitted_at = clock_timestamp(), customers_clustered = n, renumbering = NULL
+		WHERE s.name = segmentation;
+		DROP TABLE pg_temp.segment_refresh_vectors;
+		RETURN;
 	END IF;
 
 	-- every candidate k with its scores
@@ -771,8 +820,11 @@ BEGIN
 			FROM (SELECT numbers[c] AS number,
 						 ARRAY(SELECT (new_model).centroids[c][j] FROM generate_series(1, dims) AS j) AS centroid
 				  FROM generate_series(1, (new_model).k) AS c) AS renumbered);
+		-- each previous segment's new number (NULL: no new segment matches it)
+		reverse := segment.match_clusters((new_model).centroids, previous);
+		new_numbers := ARRAY(SELECT CASE WHEN reverse[o] <= (new_model).k THEN reverse[o] END
+							 FROM generate_series(1, previous_k) AS o ORDER BY o);
 		IF r.user_labels IS NOT NULL THEN
-			reverse := segment.match_clusters((new_model).centroids, previous);
 			new_user_labels := (SELECT array_agg(
 								(SELECT r.user_labels[o] FROM generate_series(1, previous_k) AS o WHERE reverse[o] = c LIMIT 1)
 								ORDER BY c)
@@ -782,6 +834,7 @@ BEGIN
 
 	UPDATE segment.segmentations s
 	SET fitted_at = clock_timestamp(),
+		renumbering = new_numbers,
 		scaler = new_scaler,
 		model_scaler = new_model_scaler,
 		model = new_model,
@@ -790,7 +843,8 @@ BEGIN
 		labels = segment.final_labels(segment.segmentation_labels((new_model).centroids, r.country_column IS NOT NULL),
 									  new_user_labels),
 		customers_clustered = n,
-		fitted_rows = fit_rows
+		fitted_rows = fit_rows,
+		fit_fingerprint = fingerprint
 	WHERE s.name = segmentation;
 	DROP TABLE pg_temp.segment_refresh_vectors;
 END
@@ -800,19 +854,25 @@ COMMENT ON FUNCTION segment.fit_segmentation(text) IS
 
 -- Keep history up to date with the assignments just made, at time at: the
 -- open row of a customer whose segment changed is closed and a new one
--- opened (with cluster NULL for a customer no longer clustered); the open
--- rows carry the segments' current labels
+-- opened (with cluster NULL for a customer no longer clustered).  A refit
+-- that lowers k renumbers segments (segmentations.renumbering maps each
+-- previous number to the new one): a row stays open only when its segment
+-- keeps its customer and its number, so history replays every refresh's
+-- assignments.  The open rows carry the segments' current labels.
 CREATE FUNCTION segment.record_history(segmentation text, at timestamptz)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
+DECLARE
+	renumbering integer[] := (SELECT s.renumbering FROM segment.segmentations s WHERE s.name = segmentation);
 BEGIN
 	EXECUTE format($sql$
 		UPDATE %1$I.history h SET valid_to = $1
 		WHERE h.valid_to IS NULL AND NOT EXISTS (
-			SELECT FROM %1$I.assignments a WHERE a.customer_id = h.customer_id AND a.cluster IS NOT DISTINCT FROM h.cluster) $sql$,
-		segmentation) USING at;
+			SELECT FROM %1$I.assignments a WHERE a.customer_id = h.customer_id AND a.cluster IS NOT DISTINCT FROM h.cluster
+				AND ($2 IS NULL OR h.cluster IS NULL OR $2[h.cluster] IS NOT DISTINCT FROM h.cluster)) $sql$,
+		segmentation) USING at, renumbering;
 	EXECUTE format($sql$
 		INSERT INTO %1$I.history (customer_id, cluster, label, valid_from, valid_to)
 		SELECT a.customer_id, a.cluster, p.label, $1, NULL
@@ -829,6 +889,42 @@ $function$;
 COMMENT ON FUNCTION segment.record_history(text, timestamptz) IS
 	'closes and opens the history rows of the customers whose segment changed';
 
+-- Become the owner of a segmentation for what follows in the transaction
+-- (a refresh, a label, a trim write the owner's tables as the owner, as
+-- REFRESH MATERIALIZED VIEW does); returns the role to come back to, NULL
+-- when nothing changed (the current user is the owner, as inside a
+-- SECURITY DEFINER function owned by the owner, where no role can be set).
+CREATE FUNCTION segment.become_owner(segmentation text, owner_role oid)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	owner_name name := (SELECT a.rolname FROM pg_roles a WHERE a.oid = owner_role);
+	caller_role text;
+BEGIN
+	IF owner_name IS NULL OR NOT pg_has_role(owner_role, 'MEMBER') THEN
+		RAISE EXCEPTION USING ERRCODE = '42501',
+			MESSAGE = format('must be a member of role %s to change segmentation "%s"',
+				coalesce(quote_ident(owner_name), owner_role::text), segmentation);
+	END IF;
+	IF owner_name <> current_user THEN
+		caller_role := current_setting('role');
+		BEGIN
+			PERFORM set_config('role', owner_name, true);
+		EXCEPTION WHEN insufficient_privilege THEN
+			RAISE EXCEPTION USING ERRCODE = '42501',
+				MESSAGE = format('cannot act as role %s, the owner of segmentation "%s", here', quote_ident(owner_name), segmentation),
+				DETAIL = SQLERRM,
+				HINT = format('Inside a SECURITY DEFINER function, make the function''s owner %s.', quote_ident(owner_name));
+		END;
+	END IF;
+	RETURN caller_role;
+END
+$function$;
+COMMENT ON FUNCTION segment.become_owner(text, oid) IS
+	'switches to the role that owns a segmentation for the rest of the transaction; returns the role to come back to, or NULL';
+
 -- refresh_segmentation: recompute a segmentation in one transaction; with
 -- refit => false only assign the customers with the stored model
 CREATE FUNCTION segment.refresh_segmentation(name text, refit boolean DEFAULT true)
@@ -841,7 +937,6 @@ DECLARE
 	segmentation text := refresh_segmentation.name;
 	caller_time_zone text;
 	caller_role text;
-	owner_role name;
 	refreshed_at timestamptz;
 BEGIN
 	IF refit IS NULL THEN
@@ -865,13 +960,7 @@ BEGIN
 	-- the refresh runs as the segmentation's owner, as REFRESH MATERIALIZED
 	-- VIEW runs as the view's: what the owner attached to its tables or its
 	-- source never runs with the rights of another role that refreshes
-	owner_role := (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner));
-	IF owner_role IS NULL OR NOT pg_has_role(owner_role, 'MEMBER') THEN
-		RAISE EXCEPTION USING ERRCODE = '42501',
-			MESSAGE = format('must be a member of role %s to refresh segmentation "%s"', coalesce(quote_ident(owner_role), r.owner::text), segmentation);
-	END IF;
-	caller_role := current_setting('role');
-	PERFORM set_config('role', owner_role, true);
+	caller_role := segment.become_owner(segmentation, segment.segmentation_owner(r.schema, r.owner));
 	IF NOT has_database_privilege(current_database(), 'TEMPORARY') THEN
 		RAISE EXCEPTION USING ERRCODE = '42501',
 			MESSAGE = format('refreshing segmentation "%s" needs the TEMPORARY privilege on database %s',
@@ -913,7 +1002,8 @@ BEGIN
 	ELSE
 		-- the stored scaler and model assign every customer, new ones too
 		EXECUTE format('SELECT count(*) FROM %I.features WHERE invoices > 0', segmentation) INTO r.customers_clustered;
-		UPDATE segment.segmentations s SET customers_clustered = r.customers_clustered WHERE s.name = segmentation;
+		UPDATE segment.segmentations s SET customers_clustered = r.customers_clustered, renumbering = NULL
+		WHERE s.name = segmentation;
 	END IF;
 	refreshed_at := clock_timestamp();
 	UPDATE segment.segmentations s SET assigned_at = refreshed_at WHERE s.name = segmentation;
@@ -923,7 +1013,9 @@ BEGIN
 	WHERE t.result_table NOT IN ('features', 'history') AND (refit OR t.result_table <> 'elbow');
 	PERFORM segment.record_history(segmentation, refreshed_at);
 	PERFORM set_config('TimeZone', caller_time_zone, true);
-	PERFORM set_config('role', caller_role, true);
+	IF caller_role IS NOT NULL THEN
+		PERFORM set_config('role', caller_role, true);
+	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation(text, boolean) IS
@@ -1194,7 +1286,6 @@ DECLARE
 	new_user_labels text[];
 	new_labels text[];
 	caller_role text;
-	owner_role name;
 BEGIN
 	IF segmentation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
@@ -1211,11 +1302,11 @@ BEGIN
 			MESSAGE = format('segmentation "%s" has no segment %s', segmentation, set_label.cluster),
 			DETAIL = format('Its segments are numbered 1 to %s.', (r.model).k);
 	END IF;
-	IF set_label.label IS NOT NULL AND (btrim(set_label.label) = '' OR set_label.label ~ '[\u0001-\u001F]'
-										OR length(set_label.label) > 100) THEN
+	IF set_label.label IS NOT NULL AND (btrim(set_label.label) = '' OR length(set_label.label) > 100
+			OR set_label.label ~ '[\u0001-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]') THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('invalid label %s', quote_literal(set_label.label)),
-			DETAIL = 'A label is 1 to 100 characters of text, not only spaces, without control characters.';
+			DETAIL = 'A label is 1 to 100 characters of text, not only spaces, without control, invisible or direction characters.';
 	END IF;
 	new_user_labels := coalesce(r.user_labels, array_fill(NULL::text, ARRAY[(r.model).k]));
 	new_user_labels[set_label.cluster] := set_label.label;
@@ -1227,13 +1318,16 @@ BEGIN
 			DETAIL = 'Labels are unique within a segmentation.';
 	END IF;
 	new_labels := segment.final_labels(segment.segmentation_labels((r.model).centroids, r.country_column IS NOT NULL), new_user_labels);
+	IF EXISTS (SELECT FROM unnest(new_labels) AS l GROUP BY l HAVING count(*) > 1) THEN
+		RAISE EXCEPTION USING ERRCODE = '23505',
+			MESSAGE = format('labels of segmentation "%s" would repeat', segmentation),
+			DETAIL = 'Labels are unique within a segmentation.';
+	END IF;
 	UPDATE segment.segmentations s SET user_labels = new_user_labels, labels = new_labels
 	WHERE s.name = segmentation;
 
 	-- the tables that name segments, as the segmentation's owner
-	owner_role := (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner));
-	caller_role := current_setting('role');
-	PERFORM set_config('role', owner_role, true);
+	caller_role := segment.become_owner(segmentation, segment.segmentation_owner(r.schema, r.owner));
 	EXECUTE format('UPDATE %1$I.profiles p SET label = l.label, label_source = CASE WHEN $2[l.c] IS NULL THEN ''automatic'' ELSE ''user'' END
 					FROM unnest($1) WITH ORDINALITY AS l (label, c) WHERE p.cluster = l.c', segmentation)
 		USING new_labels, new_user_labels;
@@ -1243,7 +1337,9 @@ BEGIN
 		USING new_labels;
 	EXECUTE format('UPDATE %1$I.history h SET label = $1[h.cluster] WHERE h.valid_to IS NULL AND h.cluster IS NOT NULL', segmentation)
 		USING new_labels;
-	PERFORM set_config('role', caller_role, true);
+	IF caller_role IS NOT NULL THEN
+		PERFORM set_config('role', caller_role, true);
+	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment.set_label(text, integer, text) IS
@@ -1273,11 +1369,12 @@ BEGIN
 	IF NOT FOUND OR NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
-	caller_role := current_setting('role');
-	PERFORM set_config('role', (SELECT a.rolname FROM pg_roles a WHERE a.oid = segment.segmentation_owner(r.schema, r.owner)), true);
+	caller_role := segment.become_owner(segmentation, segment.segmentation_owner(r.schema, r.owner));
 	EXECUTE format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < now() - $1 RETURNING 1) SELECT count(*) FROM gone', segmentation)
 		USING older_than INTO deleted;
-	PERFORM set_config('role', caller_role, true);
+	IF caller_role IS NOT NULL THEN
+		PERFORM set_config('role', caller_role, true);
+	END IF;
 	RETURN deleted;
 END
 $function$;

@@ -506,6 +506,7 @@ DECLARE
 	froms integer[];
 	tos integer[];
 	labels text[];
+	from_labels text[];
 	width integer;
 	height integer;
 	svg text;
@@ -515,10 +516,18 @@ DECLARE
 	total bigint;
 	assigned timestamptz;
 BEGIN
+	-- a segment stayed when its previous number maps to the new one (a
+	-- refit that lowers k renumbers)
 	EXECUTE format('SELECT array_agg(DISTINCT coalesce(from_cluster, 0)), array_agg(DISTINCT coalesce(to_cluster, 2147483647)),
-						   sum(customers) FILTER (WHERE from_cluster IS DISTINCT FROM to_cluster), sum(customers)
-					FROM %I.transitions', r.name) INTO froms, tos, moved, total;
-	EXECUTE format('SELECT array_agg(label ORDER BY cluster) FROM %I.profiles', r.name) INTO labels;
+						   sum(customers) FILTER (WHERE from_cluster IS NOT NULL AND to_cluster IS NOT NULL
+							   AND coalesce($1[from_cluster], CASE WHEN $1 IS NULL THEN from_cluster END) IS DISTINCT FROM to_cluster),
+						   sum(customers)
+					FROM %I.transitions', r.name) INTO froms, tos, moved, total USING r.renumbering;
+	labels := r.labels;
+	-- the rows are the segments before: named as they were then
+	FOR pair IN EXECUTE format('SELECT DISTINCT from_cluster, from_label FROM %I.transitions WHERE from_cluster IS NOT NULL', r.name) LOOP
+		from_labels[pair.from_cluster] := pair.from_label;
+	END LOOP;
 	EXECUTE format('SELECT assigned_at FROM %I.model', r.name) INTO assigned;
 	froms := ARRAY(SELECT f FROM unnest(coalesce(froms, '{}')) AS f ORDER BY f);
 	tos := ARRAY(SELECT c FROM unnest(coalesce(tos, '{}')) AS c ORDER BY c);
@@ -542,8 +551,8 @@ BEGIN
 				top_px + (i - 1) * cell_height + cell_height / 2 - 6, segment.plot_colour(froms[i])) ELSE '' END,
 			30, top_px + (i - 1) * cell_height + cell_height / 2 + 4,
 			segment.xml_text(CASE WHEN froms[i] = 0 THEN 'new (not clustered before)'
-				ELSE froms[i] || ' · ' || CASE WHEN length(coalesce(labels[froms[i]], '')) > 36
-					THEN left(labels[froms[i]], 35) || '…' ELSE coalesce(labels[froms[i]], '') END END));
+				ELSE froms[i] || ' · ' || CASE WHEN length(coalesce(from_labels[froms[i]], '')) > 36
+					THEN left(from_labels[froms[i]], 35) || '…' ELSE coalesce(from_labels[froms[i]], '') END END));
 	END LOOP;
 	FOR pair IN EXECUTE format('SELECT * FROM %I.transitions', r.name) LOOP
 		svg := svg || format('<g class="transition" data-from="%1$s" data-to="%2$s"><rect x="%3$s" y="%4$s" width="%5$s" height="%6$s" '
@@ -552,7 +561,8 @@ BEGIN
 			coalesce(pair.from_cluster::text, 'new'), coalesce(pair.to_cluster::text, 'gone'),
 			left_px + (array_position(tos, coalesce(pair.to_cluster, 2147483647)) - 1) * cell_width,
 			top_px + (array_position(froms, coalesce(pair.from_cluster, 0)) - 1) * cell_height, cell_width, cell_height,
-			CASE WHEN pair.from_cluster IS NOT DISTINCT FROM pair.to_cluster THEN '#0072B2' ELSE '#D55E00' END,
+			CASE WHEN pair.from_cluster IS NOT NULL AND coalesce(r.renumbering[pair.from_cluster],
+					CASE WHEN r.renumbering IS NULL THEN pair.from_cluster END) = pair.to_cluster THEN '#0072B2' ELSE '#D55E00' END,
 			round((0.12 + 0.88 * pair.share_of_from)::numeric, 3),
 			left_px + (array_position(tos, coalesce(pair.to_cluster, 2147483647)) - 1) * cell_width + cell_width / 2,
 			top_px + (array_position(froms, coalesce(pair.from_cluster, 0)) - 1) * cell_height + cell_height / 2 + 4,

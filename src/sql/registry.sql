@@ -35,7 +35,9 @@ CREATE TABLE segment.segmentations (
 	amount_unit double precision,
 	schema regnamespace,
 	user_labels text[],
-	assigned_at timestamptz
+	assigned_at timestamptz,
+	renumbering integer[],
+	fit_fingerprint numeric
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
@@ -68,6 +70,8 @@ COMMENT ON COLUMN segment.segmentations.amount_unit IS 'the unit amounts are clu
 COMMENT ON COLUMN segment.segmentations.schema IS 'the schema of the segmentation (named name); its owner owns the segmentation';
 COMMENT ON COLUMN segment.segmentations.user_labels IS 'the names users gave the segments (segment.set_label), by cluster number; NULL where automatic';
 COMMENT ON COLUMN segment.segmentations.assigned_at IS 'when the last refresh (either kind) assigned the customers';
+COMMENT ON COLUMN segment.segmentations.renumbering IS 'the new number of each previous segment at the last refit (NULL: none matches it); NULL when numbers did not change';
+COMMENT ON COLUMN segment.segmentations.fit_fingerprint IS 'a sum of hashes of the vectors of the last fit: a source unchanged since keeps its model';
 
 CREATE TABLE segment.segmentation_scores (
 	name text NOT NULL REFERENCES segment.segmentations ON DELETE CASCADE ON UPDATE CASCADE,

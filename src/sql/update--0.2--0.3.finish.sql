@@ -8,7 +8,6 @@ DO $finish$
 DECLARE
 	segmentation record;
 	created regclass;
-	privilege record;
 BEGIN
 	FOR segmentation IN
 		SELECT s.name, n.nspowner::regrole AS owner, (SELECT c.oid FROM pg_catalog.pg_class c
@@ -20,15 +19,8 @@ BEGIN
 		FOR created IN SELECT * FROM segment.complete_segmentation_tables(segmentation.name) LOOP
 			-- made by this script, the table would belong to the extension
 			EXECUTE pg_catalog.format('ALTER EXTENSION segment DROP TABLE %s', created);
+			-- (complete_segmentation_tables gave it the privileges of profiles)
 			EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %s', created, segmentation.owner);
-			FOR privilege IN
-				SELECT a.grantee, a.privilege_type, a.is_grantable FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-				WHERE c.oid = segmentation.profiles AND a.grantee <> segmentation.owner::oid
-			LOOP
-				EXECUTE pg_catalog.format('GRANT %s ON %s TO %s%s', privilege.privilege_type, created,
-					CASE WHEN privilege.grantee = 0 THEN 'PUBLIC' ELSE privilege.grantee::regrole::text END,
-					CASE WHEN privilege.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-			END LOOP;
 		END LOOP;
 		EXECUTE pg_catalog.format('UPDATE %I.profiles SET label_source = ''automatic'' WHERE label_source IS NULL', segmentation.name);
 		EXECUTE pg_catalog.format('UPDATE %I.model m SET assigned_at = m.fitted_at WHERE assigned_at IS NULL', segmentation.name);

@@ -195,4 +195,8 @@ ALTER TABLE segment.segmentations ADD COLUMN assigned_at timestamptz;
 UPDATE segment.segmentations SET assigned_at = fitted_at;
 COMMENT ON COLUMN segment.segmentations.user_labels IS 'the names users gave the segments (segment.set_label), by cluster number; NULL where automatic';
 COMMENT ON COLUMN segment.segmentations.assigned_at IS 'when the last refresh (either kind) assigned the customers';
+ALTER TABLE segment.segmentations ADD COLUMN renumbering integer[];
+ALTER TABLE segment.segmentations ADD COLUMN fit_fingerprint numeric;
+COMMENT ON COLUMN segment.segmentations.renumbering IS 'the new number of each previous segment at the last refit (NULL: none matches it); NULL when numbers did not change';
+COMMENT ON COLUMN segment.segmentations.fit_fingerprint IS 'a sum of hashes of the vectors of the last fit: a source unchanged since keeps its model';
 COMMENT ON COLUMN segment.segmentations.labels IS 'readable name of each segment, by cluster number: the user''s, else the automatic one';
