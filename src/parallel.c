@@ -51,15 +51,20 @@
 #define PARALLEL_KEY_SILHOUETTE_PACKED	UINT64CONST(0x5E6D000000000014)
 #define PARALLEL_KEY_SILHOUETTE_CHUNKS	UINT64CONST(0x5E6D000000000015)
 
-/* Silhouettes pay workers from this many multiply-adds (rows^2 × dims) */
-#define PARALLEL_MIN_SILHOUETTE_WORK 50000000.0
+/*
+ * Silhouettes pay workers from this many multiply-adds (rows^2 × dims),
+ * about 0.2 s in one process (20,000 rows of 5 elements)
+ */
+#define PARALLEL_MIN_SILHOUETTE_WORK 2000000000.0
 
 /*
- * Workers pay when a run does about this many multiply-adds per Lloyd
- * iteration (rows × dims × k): below, a run takes less than the start of a
- * worker (a few milliseconds).
+ * Workers pay when the runs together do about this many multiply-adds per
+ * Lloyd iteration (rows × dims × k × n_init): starting a worker, attaching
+ * it and copying the matrix costs tens of milliseconds (measured on a
+ * 2-core machine), what one process spends on about a hundred runs'
+ * iterations below that.
  */
-#define PARALLEL_MIN_WORK 50000
+#define PARALLEL_MIN_WORK 40000000.0
 
 /* What every participant reads: the problem and the run counter */
 typedef struct KMeansShared
@@ -141,7 +146,7 @@ KMeansWorkersFor(const Matrix *x, const KMeansParams *params)
 
 	if (IsParallelWorker() || !IsUnderPostmaster || IsInParallelMode())
 		return 0;
-	if ((double) x->rows * x->cols * params->k < PARALLEL_MIN_WORK)
+	if ((double) x->rows * x->cols * params->k * params->n_init < PARALLEL_MIN_WORK)
 		return 0;
 	workers = Min(workers, params->n_init - 1);
 	/* the leader's own fit memory was checked when it read its source */
