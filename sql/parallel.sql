@@ -7,12 +7,12 @@ CREATE TABLE parallel_vectors AS
 SELECT i AS id, ARRAY[sin(i), cos(i), sin(2 * i), cos(3 * i), sin(5 * i), cos(7 * i)]::float8[] AS vec, i % 5 + 1 AS cluster
 FROM generate_series(1, 30000) AS i;
 CREATE FUNCTION pg_temp.results() RETURNS TABLE (what text, result text) LANGUAGE sql AS $$
-	SELECT 'kmeans_fit', segment.kmeans_fit('SELECT id, vec FROM parallel_vectors', 6, 40, seed => 3)::text
+	SELECT 'kmeans_fit', segment.kmeans_fit('SELECT id, vec FROM parallel_vectors', 6, 100, seed => 3)::text
 	UNION ALL
 	SELECT 'kmeans', md5(string_agg(r::text, ',' ORDER BY r.id))
-	FROM segment.kmeans('SELECT id, vec FROM parallel_vectors', 5, 50) AS r
+	FROM segment.kmeans('SELECT id, vec FROM parallel_vectors', 5, 120) AS r
 	UNION ALL
-	SELECT 'elbow', string_agg(e::text, ',' ORDER BY e.k) FROM segment.elbow('SELECT id, vec FROM parallel_vectors', 4, 6, 40) AS e
+	SELECT 'elbow', string_agg(e::text, ',' ORDER BY e.k) FROM segment.elbow('SELECT id, vec FROM parallel_vectors', 5, 6, 100) AS e
 	UNION ALL
 	SELECT 'silhouette', segment.silhouette('SELECT id, vec, cluster FROM parallel_vectors')::text
 	UNION ALL

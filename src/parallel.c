@@ -64,7 +64,7 @@
  * 2-core machine), what one process spends on about a hundred runs'
  * iterations below that.
  */
-#define PARALLEL_MIN_WORK 40000000.0
+#define PARALLEL_MIN_WORK 100000000.0
 
 /* What every participant reads: the problem and the run counter */
 typedef struct KMeansShared

@@ -6,8 +6,9 @@
  * segment does customer segmentation inside PostgreSQL.  Each concern has a
  * file of its own: per-customer features (features.c, keyset.c), reading
  * sources (source.c), scaling and encoding (scaler.c), k-means (kmeans.c,
- * model.c, elbow.c), scores (metrics.c), PCA (pca.c), with the shared
- * vector checks and distance kernels in vector.c and distance.c.  This file
+ * model.c, elbow.c), scores (metrics.c), PCA (pca.c), parallel workers
+ * (parallel.c), with the shared vector checks and distance kernels in
+ * vector.c and distance.c.  This file
  * holds only the module magic.
  *
  * Copyright (c) 2026, the segment authors
