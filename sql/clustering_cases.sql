@@ -28,7 +28,7 @@ SET extra_float_digits = 0;
 -- one_hot
 SELECT segment.one_hot('b', '{a,b,c}') AS b, segment.one_hot(NULL, '{a,b,c}') AS null_value,
 	segment.one_hot('z', '{a,b,c}') AS unknown, segment.one_hot('a', NULL) AS null_categories,
-	segment.one_hot('a', '{}') AS no_categories, segment.one_hot('a', '{a,NULL,a}') AS first_match;
+	segment.one_hot('a', '{}') AS no_categories;
 
 -- k = 1: the centroid is the mean, the inertia the total sum of squares
 SELECT m.k, m.centroids, m.inertia,

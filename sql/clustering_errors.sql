@@ -51,6 +51,11 @@ SELECT error_of($$ SELECT segment.scale('{1,2}', ROW(1, '{0,0}', '{1,0}')::segme
 SELECT error_of($$ SELECT segment.scaler_fit(v) FROM (VALUES ('{1,2}'::float8[]), ('{1}')) AS t (v) $$);
 SELECT error_of($$ SELECT segment.scaler_fit(v) FROM (VALUES ('{{1,2},{3,4}}'::float8[])) AS t (v) $$);
 SELECT error_of($$ SELECT segment.one_hot('a', '{{a,b},{c,d}}') $$);
+-- categories must be distinct and not NULL: a repeat or a NULL would make
+-- a column that can never be 1, or two columns for one value
+SELECT error_of($$ SELECT segment.one_hot('a', '{a,NULL,b}') $$);
+SELECT error_of($$ SELECT segment.one_hot('a', '{a,b,a}') $$);
+SELECT error_of($$ SELECT segment.one_hot(NULL, '{x,y,x}') $$);
 SELECT error_of($$ SELECT segment.kmeans_assign('{1,2,3}', segment.kmeans_fit('SELECT id, vec FROM good', 2)) $$);
 SELECT error_of($$ SELECT segment.kmeans_assign('{1,2}', ROW(2, 2, '{1,2,3,4}', 0, 1, 1, 0)::segment.kmeans_model) $$);
 SELECT error_of($$ SELECT segment.kmeans_assign('{1,2}', ROW(3, 2, '{{1,2},{3,4}}', 0, 1, 1, 0)::segment.kmeans_model) $$);

@@ -235,10 +235,50 @@ unscale(PG_FUNCTION_ARGS)
 	return ScalerApply(fcinfo, true);
 }
 
+/* Order texts by length, then byte for byte (for finding repeats) */
+static int
+OneHotCompareTexts(const void *a, const void *b)
+{
+	text	   *ta = *(text *const *) a;
+	text	   *tb = *(text *const *) b;
+	Size		la = VARSIZE_ANY_EXHDR(ta);
+	Size		lb = VARSIZE_ANY_EXHDR(tb);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), la);
+}
+
+/* Raise the error for categories with a NULL or a repeated value */
+static void
+OneHotCheckCategories(Datum *elements, bool *element_nulls, int count)
+{
+	text	  **sorted = palloc(count * sizeof(text *));
+
+	for (int i = 0; i < count; i++)
+	{
+		if (element_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("categories must not contain NULL elements"),
+					 errdetail("Element %d is NULL.", i + 1)));
+		sorted[i] = DatumGetTextPP(elements[i]);
+	}
+	qsort(sorted, count, sizeof(text *), OneHotCompareTexts);
+	for (int i = 1; i < count; i++)
+		if (OneHotCompareTexts(&sorted[i - 1], &sorted[i]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("categories must not repeat a value"),
+					 errdetail("The value \"%s\" is there more than once.", text_to_cstring(sorted[i]))));
+	pfree(sorted);
+}
+
 /*
- * one_hot(value, categories): 1 at the (first) position of value among the
+ * one_hot(value, categories): 1 at the position of value among the
  * categories, 0 elsewhere; NULL or unknown values give all zeros.  Values
  * are compared byte for byte, so the result does not depend on collations.
+ * The categories must be distinct and not NULL (22023, 22004).
  */
 PG_FUNCTION_INFO_V1(one_hot);
 Datum
@@ -260,6 +300,7 @@ one_hot(PG_FUNCTION_ARGS)
 	deconstruct_array(categories, TEXTOID, -1, false, TYPALIGN_INT, &elements, &element_nulls, &count);
 	if (count == 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
+	OneHotCheckCategories(elements, element_nulls, count);
 	result = palloc0(count * sizeof(double));
 	if (!PG_ARGISNULL(0))
 	{
@@ -270,8 +311,6 @@ one_hot(PG_FUNCTION_ARGS)
 		{
 			text	   *category;
 
-			if (element_nulls[i])
-				continue;
 			category = DatumGetTextPP(elements[i]);
 			if (VARSIZE_ANY_EXHDR(category) == length &&
 				memcmp(VARDATA_ANY(category), VARDATA_ANY(value), length) == 0)
