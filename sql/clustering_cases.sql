@@ -46,19 +46,6 @@ SELECT k, centroids, inertia FROM segment.kmeans_fit('SELECT id, vec FROM twins'
 SELECT cluster, count(*) AS rows, max(distance) AS distance
 FROM segment.kmeans('SELECT id, vec FROM twins', 3) GROUP BY cluster ORDER BY cluster;
 SELECT k, centroids, inertia FROM segment.kmeans_fit('SELECT id, vec FROM twins', 3);
--- fewer distinct points than clusters on many rows: a run stops as soon as
--- nothing changes instead of moving a duplicate into an empty cluster and back
--- until max_iter (k = n_distinct + 1 and k = 10 within a bound of seconds)
-CREATE TABLE triplets AS SELECT i AS id, ARRAY[(i % 3)::float8, (i % 3 * 2)::float8] AS vec FROM generate_series(1, 200000) AS i;
-SET statement_timeout = '5s';
-SELECT k, inertia, iterations <= 3 AS converged_at_once, centroids[1:3][1:2] AS filled_centroids
-FROM segment.kmeans_fit('SELECT id, vec FROM triplets', 4, n_init => 3);
-SELECT k, inertia, iterations <= 3 AS converged_at_once FROM segment.kmeans_fit('SELECT id, vec FROM triplets', 10, n_init => 3);
-SELECT count(*) AS ks, count(*) FILTER (WHERE k >= 3 AND inertia = 0) AS exact_from_3, min(k) FILTER (WHERE is_elbow) AS elbow
-FROM segment.elbow('SELECT id, vec FROM triplets', 1, 10, n_init => 3);
-SELECT cluster, count(*) AS rows FROM segment.kmeans('SELECT id, vec FROM triplets', 5, n_init => 3) GROUP BY cluster ORDER BY cluster;
-RESET statement_timeout;
-DROP TABLE triplets;
 -- a constant element: scale 1, and k-means ignores it
 CREATE TABLE flat AS SELECT i AS id, ARRAY[i, 7]::float8[] AS vec FROM generate_series(1, 10) AS i;
 SELECT ((SELECT segment.scaler_fit(vec) FROM flat)).scale AS scale,
