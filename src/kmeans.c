@@ -1022,6 +1022,30 @@ KMeansCanonicalNumbers(KMeansModel *model, int64 rows)
 	pfree(rank);
 }
 
+/* Check a fit's arguments and allocate its model (k × dims centroids, labels, sizes) */
+static void
+KMeansModelStart(const Matrix *x, const KMeansParams *params, KMeansModel *model)
+{
+	KMeansCheckParams(params, x->rows);
+	model->k = params->k;
+	model->dims = x->cols;
+	model->centroids = palloc(MemoryProduct(params->k, x->cols * sizeof(double)));
+	model->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(x->rows, sizeof(int32)));
+	model->sizes = palloc0(params->k * sizeof(int64));
+	model->inertia = get_float8_infinity();
+	model->iterations = 0;
+}
+
+/* Count each cluster's rows and number the clusters canonically */
+static void
+KMeansModelFinish(KMeansModel *model, int64 rows)
+{
+	memset(model->sizes, 0, model->k * sizeof(int64));
+	for (int64 i = 0; i < rows; i++)
+		model->sizes[model->labels[i]]++;
+	KMeansCanonicalNumbers(model, rows);
+}
+
 /*
  * Do k-means runs until none is left, keeping the best by (inertia, run):
  * the runs come from *next_run, a counter shared with parallel workers, or
@@ -1083,16 +1107,8 @@ void
 KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model)
 {
 	const Matrix *x = &data->x;
-	int			dims = x->cols;
 
-	KMeansCheckParams(params, x->rows);
-	model->k = params->k;
-	model->dims = dims;
-	model->centroids = palloc(MemoryProduct(params->k, dims * sizeof(double)));
-	model->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(x->rows, sizeof(int32)));
-	model->sizes = palloc0(params->k * sizeof(int64));
-	model->inertia = get_float8_infinity();
-	model->iterations = 0;
+	KMeansModelStart(x, params, model);
 
 	/* the runs, spread over parallel workers when they pay */
 	if (!KMeansFitParallel(x, params, model))
@@ -1107,11 +1123,7 @@ KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model
 		model->inertia = best.inertia;
 		model->iterations = best.iterations;
 	}
-
-	memset(model->sizes, 0, params->k * sizeof(int64));
-	for (int64 i = 0; i < x->rows; i++)
-		model->sizes[model->labels[i]]++;
-	KMeansCanonicalNumbers(model, x->rows);
+	KMeansModelFinish(model, x->rows);
 }
 
 /*
@@ -1131,13 +1143,7 @@ KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *
 	MemoryContext fit_context;
 	MemoryContext old_context;
 
-	KMeansCheckParams(params, x->rows);
-	model->k = params->k;
-	model->dims = dims;
-	model->centroids = palloc(MemoryProduct(params->k, dims * sizeof(double)));
-	model->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(x->rows, sizeof(int32)));
-	model->sizes = palloc0(params->k * sizeof(int64));
-
+	KMeansModelStart(x, params, model);
 	fit_context = AllocSetContextCreate(CurrentMemoryContext, "segment k-means fit",
 										ALLOCSET_DEFAULT_SIZES);
 	old_context = MemoryContextSwitchTo(fit_context);
@@ -1148,10 +1154,7 @@ KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *
 	memcpy(model->labels, w.labels, x->rows * sizeof(int32));
 	MemoryContextSwitchTo(old_context);
 	MemoryContextDelete(fit_context);
-
-	for (int64 i = 0; i < x->rows; i++)
-		model->sizes[model->labels[i]]++;
-	KMeansCanonicalNumbers(model, x->rows);
+	KMeansModelFinish(model, x->rows);
 }
 
 

@@ -158,20 +158,25 @@ SilhouetteTileBlocks(int dims)
 	return Max(1, SILHOUETTE_TILE_BYTES / (DISTANCE_LANES * dims * (int64) sizeof(double)));
 }
 
-/* The columns of x packed in blocks of DISTANCE_LANES for the kernels */
-static double *
-SilhouettePack(const Matrix *x)
+/* Bytes of the columns of x packed in blocks of DISTANCE_LANES */
+Size
+SilhouettePackedSize(const Matrix *x)
+{
+	int64		blocks = (x->rows + DISTANCE_LANES - 1) / DISTANCE_LANES;
+
+	return MemoryProduct(blocks, MemoryProduct(x->cols, DISTANCE_LANES * sizeof(double)));
+}
+
+/* Pack the columns of x in blocks of DISTANCE_LANES for the kernels */
+void
+SilhouettePackInto(const Matrix *x, double *packed)
 {
 	int64		n = x->rows;
 	int			dims = x->cols;
-	int64		blocks = (n + DISTANCE_LANES - 1) / DISTANCE_LANES;
-	double	   *packed = MemoryContextAllocHuge(CurrentMemoryContext,
-												MemoryProduct(blocks, MemoryProduct(dims, DISTANCE_LANES * sizeof(double))));
 
-	for (int64 b = 0; b < blocks; b++)
+	for (int64 b = 0; b * DISTANCE_LANES < n; b++)
 		DistancePack(MatrixRow(x, b * DISTANCE_LANES), (int) Min(DISTANCE_LANES, n - b * DISTANCE_LANES),
 					 dims, packed + b * dims * DISTANCE_LANES);
-	return packed;
 }
 
 /*
@@ -291,7 +296,8 @@ SilhouetteSums(const LabeledRows *rows, double *sums)
 
 	if (SilhouetteSumsParallel(x, rows->labels, rows->n_labels, tiles, chunks, sums))
 		return;
-	packed = SilhouettePack(x);
+	packed = MemoryContextAllocHuge(CurrentMemoryContext, SilhouettePackedSize(x));
+	SilhouettePackInto(x, packed);
 	chunk_sums = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(count, sizeof(double)));
 	MemSetAligned(sums, 0, count * sizeof(double));
 	for (int c = 0; c < chunks; c++)

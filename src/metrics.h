@@ -15,6 +15,8 @@
 #include "vector.h"
 
 extern double SilhouetteScore(text *source, int64 sample_size, int64 seed);
+extern Size SilhouettePackedSize(const Matrix *x);
+extern void SilhouettePackInto(const Matrix *x, double *packed);
 extern int64 SilhouetteChunkStart(int64 tiles, int chunks, int c);
 extern void SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const double *packed,
 								int64 first_tile, int64 last_tile, double *sums);

@@ -37,7 +37,6 @@
 #include "storage/shm_toc.h"
 #include "utils/memutils.h"
 
-#include "distance.h"
 #include "kmeans.h"
 #include "metrics.h"
 
@@ -132,6 +131,13 @@ KMeansSlotStore(KMeansSlot *slot, const KMeansBest *best)
 	slot->iterations = best->iterations;
 }
 
+/* Whether this backend may start parallel workers now (not inside one) */
+static bool
+ParallelWorkersAllowed(void)
+{
+	return !IsParallelWorker() && IsUnderPostmaster && !IsInParallelMode();
+}
+
 /*
  * How many workers a fit gets: max_parallel_maintenance_workers, one run
  * each at least besides the leader's, as many as maintenance_work_mem holds
@@ -144,7 +150,7 @@ KMeansWorkersFor(const Matrix *x, const KMeansParams *params)
 	double		budget = (double) maintenance_work_mem * 1024.0;
 	int			workers = max_parallel_maintenance_workers;
 
-	if (IsParallelWorker() || !IsUnderPostmaster || IsInParallelMode())
+	if (!ParallelWorkersAllowed())
 		return 0;
 	if ((double) x->rows * x->cols * params->k * params->n_init < PARALLEL_MIN_WORK)
 		return 0;
@@ -274,7 +280,7 @@ SilhouetteWorkersFor(const Matrix *x, int chunks, Size chunk_bytes)
 {
 	int			workers = Min(max_parallel_maintenance_workers, chunks - 1);
 
-	if (IsParallelWorker() || !IsUnderPostmaster || IsInParallelMode())
+	if (!ParallelWorkersAllowed())
 		return 0;
 	if ((double) x->rows * x->rows * x->cols < PARALLEL_MIN_SILHOUETTE_WORK)
 		return 0;
@@ -317,7 +323,6 @@ SilhouetteSumsParallel(const Matrix *x, const int32 *labels, int n_labels, int64
 	Size		count = MemoryProduct(x->rows, n_labels);
 	Size		chunk_bytes = MemoryProduct(count, sizeof(double));
 	int			workers = SilhouetteWorkersFor(x, chunks, chunk_bytes);
-	int64		blocks = (x->rows + DISTANCE_LANES - 1) / DISTANCE_LANES;
 	Size		matrix_size;
 	Size		labels_size;
 	Size		packed_size;
@@ -334,7 +339,7 @@ SilhouetteSumsParallel(const Matrix *x, const int32 *labels, int n_labels, int64
 		return false;
 	matrix_size = MemoryProduct(x->rows, MemoryProduct(x->cols, sizeof(double)));
 	labels_size = MemoryProduct(x->rows, sizeof(int32));
-	packed_size = MemoryProduct(blocks, MemoryProduct(x->cols, DISTANCE_LANES * sizeof(double)));
+	packed_size = SilhouettePackedSize(x);
 	chunks_size = MemoryProduct(chunks, chunk_bytes);
 
 	EnterParallelMode();
@@ -368,9 +373,7 @@ SilhouetteSumsParallel(const Matrix *x, const int32 *labels, int n_labels, int64
 	memcpy(shared_labels, labels, labels_size);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_LABELS, shared_labels);
 	packed = shm_toc_allocate(pcxt->toc, packed_size);
-	for (int64 b = 0; b < blocks; b++)
-		DistancePack(MatrixRow(x, b * DISTANCE_LANES), (int) Min(DISTANCE_LANES, x->rows - b * DISTANCE_LANES),
-					 x->cols, packed + b * x->cols * DISTANCE_LANES);
+	SilhouettePackInto(x, packed);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_PACKED, packed);
 	chunk_sums = shm_toc_allocate(pcxt->toc, chunks_size);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_CHUNKS, chunk_sums);
