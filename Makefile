@@ -66,6 +66,7 @@ REGRESS = \
 	pipeline \
 	pipeline_drop \
 	pipeline_registry \
+	pipeline_arguments \
 	pipeline_real_world \
 	pipeline_over_time \
 	plots \

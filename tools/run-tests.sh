@@ -33,6 +33,15 @@ test/load/refresh_under_load.sh contrib_regression 2>&1 | tee results/load.log
 tap_passed=$((tap_passed + $(grep -c '^ok ' results/load.log || true)))
 tap_failed=$((tap_failed + $(grep -c '^not ok ' results/load.log || true)))
 
+# The clients BI tools stand on (psqlODBC, pgjdbc, psql) find every table,
+# column and description
+test/clients/clients.sh contrib_regression 2>&1 | tee results/clients.log
+tap_passed=$((tap_passed + $(grep -c '^ok ' results/clients.log || true)))
+tap_failed=$((tap_failed + $(grep -c '^not ok ' results/clients.log || true)))
+if [ "$(grep -cE '^(not )?ok ' results/clients.log || true)" -ne 8 ]; then
+	tap_failed=$((tap_failed + 1))	# the script stopped early
+fi
+
 # Segmentations survive pg_dump and pg_restore (custom and plain formats)
 test/dump/dump_restore.sh 2>&1 | tee results/dump.log
 tap_passed=$((tap_passed + $(grep -c '^ok ' results/dump.log || true)))

@@ -51,15 +51,18 @@ CREATE FUNCTION segment.check_segmentation_name(name text)
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
+	END IF;
 	IF name ~ '^[A-Za-z_][A-Za-z0-9_]*$' AND name <> lower(name) AND octet_length(name) <= 63 THEN
 		RAISE EXCEPTION USING ERRCODE = '42602',
 			MESSAGE = format('invalid segmentation name %s', quote_literal(name)),
 			DETAIL = 'A segmentation name is also the name of its schema, written without quotes in queries, so it is in lower case.',
 			HINT = format('Use %L.', lower(name));
 	END IF;
-	IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]*$' OR octet_length(name) > 63 THEN
+	IF name !~ '^[a-z_][a-z0-9_]*$' OR octet_length(name) > 63 THEN
 		RAISE EXCEPTION USING ERRCODE = '42602',
-			MESSAGE = format('invalid segmentation name %s', coalesce(quote_literal(name), 'NULL')),
+			MESSAGE = format('invalid segmentation name %s', quote_literal(name)),
 			DETAIL = 'A segmentation name is also the name of its schema: a lower-case letter or underscore, then lower-case letters, digits or underscores, at most 63 bytes.';
 	END IF;
 	IF lower(name) IN ('segment', 'public', 'information_schema', 'cron') OR lower(name) LIKE 'pg\_%' THEN
@@ -69,6 +72,70 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment.check_segmentation_name(text) IS 'raises an error for a name that cannot be a segmentation';
+
+-- Raise the error for a source that is missing (an OID of nothing) or is not
+-- a relation with rows (a sequence, an index, a composite type, ...)
+CREATE FUNCTION segment.check_source(source regclass)
+	RETURNS void
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	kind "char";
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'source must not be NULL';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42P01', MESSAGE = format('relation with OID %s does not exist', source::oid);
+	END IF;
+	IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+		RAISE EXCEPTION USING ERRCODE = '42809',
+			MESSAGE = format('source %s is not a table, view, materialized view or foreign table', source),
+			DETAIL = format('It is %s.', CASE kind WHEN 'S' THEN 'a sequence' WHEN 'i' THEN 'an index' WHEN 'I' THEN 'a partitioned index'
+				WHEN 'c' THEN 'a composite type' WHEN 't' THEN 'a TOAST table' ELSE format('of kind %L', kind) END);
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_source(regclass) IS
+	'raises an error when a source is missing or is not a table, view, materialized view or foreign table';
+
+-- Raise the error for a reference time of recency that is not finite
+CREATE FUNCTION segment.check_as_of(as_of timestamp)
+	RETURNS void
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	IF NOT isfinite(as_of) THEN
+		RAISE EXCEPTION USING ERRCODE = '22008', MESSAGE = format('as_of must be a finite time, not %s', as_of),
+			DETAIL = 'as_of is the reference time of recency and the cut-off of the lines used; NULL means the time of the latest line.';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_as_of(timestamp) IS 'raises an error for an as_of that is infinity or -infinity';
+
+-- Whether values of a type can be grouped: a default btree or hash operator
+-- class for the type, its array, enum or range family (as GROUP BY needs)
+CREATE FUNCTION segment.type_is_groupable(column_type regtype)
+	RETURNS boolean
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT EXISTS (
+		SELECT FROM pg_opclass o JOIN pg_am m ON m.oid = o.opcmethod JOIN pg_type t ON t.oid = column_type
+		WHERE m.amname IN ('btree', 'hash') AND o.opcdefault
+		  AND (o.opcintype = t.oid
+			OR (o.opcintype = 'anyarray'::regtype AND t.typcategory = 'A' AND segment.type_is_groupable(t.typelem))
+			OR (o.opcintype = 'anyenum'::regtype AND t.typtype = 'e')
+			OR (o.opcintype = 'anyrange'::regtype AND t.typtype = 'r')
+			OR (o.opcintype = 'record'::regtype AND t.typtype = 'c')
+			OR (t.typtype <> 'd' AND EXISTS (SELECT FROM pg_cast c WHERE c.castsource = t.oid
+				AND c.casttarget = o.opcintype AND c.castmethod = 'b'))))
+	$$;
+COMMENT ON FUNCTION segment.type_is_groupable(regtype) IS
+	'whether values of the type can be grouped (a default btree or hash operator class applies)';
 
 -- Raise the error for a column mapping that names no column of the source,
 -- or one whose type the pipeline cannot use; in a refresh (segmentation
@@ -100,6 +167,15 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '42703',
 			MESSAGE = format('%scolumn "%s" (%s) of relation %s does not exist', prefix, column_name, argument, relation),
 			HINT = remap;
+	END IF;
+	-- customers are grouped: the type needs an equality the planner can use
+	IF argument = 'customer_column' AND NOT segment.type_is_groupable(column_type) THEN
+		RAISE EXCEPTION USING ERRCODE = '42804',
+			MESSAGE = format('%s%s "%s" of relation %s has type %s', prefix, argument, column_name, relation, column_type),
+			DETAIL = format('%s must be a column of a type with a default btree or hash operator class (integer, bigint, text, uuid, ...), so that its values can be grouped; %s has none.',
+				argument, column_type),
+			HINT = CASE WHEN segmentation IS NOT NULL THEN remap
+				ELSE 'Pass another column, or a view of the source that casts this one (for json, to jsonb or text).' END;
 	END IF;
 	accepted := CASE argument
 		WHEN 'invoice_column' THEN ARRAY['text', 'character varying', 'character', 'smallint', 'integer', 'bigint']::regtype[]
@@ -939,6 +1015,9 @@ DECLARE
 	caller_role text;
 	refreshed_at timestamptz;
 BEGIN
+	IF segmentation IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
+	END IF;
 	IF refit IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'refit must not be NULL';
 	END IF;
@@ -1060,15 +1139,14 @@ DECLARE
 	segmentation text := create_segmentation.name;
 BEGIN
 	PERFORM segment.check_segmentation_name(segmentation);
-	IF source IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'source must not be NULL';
-	END IF;
+	PERFORM segment.check_source(source);
 	IF seed IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'seed must not be NULL';
 	END IF;
 	IF k IS NOT NULL AND k < 2 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', k);
 	END IF;
+	PERFORM segment.check_as_of(as_of);
 	PERFORM segment.check_source_column(source, 'customer_column', customer_column);
 	PERFORM segment.check_source_column(source, 'invoice_column', invoice_column);
 	PERFORM segment.check_source_column(source, 'time_column', time_column);
@@ -1147,6 +1225,7 @@ BEGIN
 	IF alter_segmentation.k IS NOT NULL AND alter_segmentation.k < 2 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', alter_segmentation.k);
 	END IF;
+	PERFORM segment.check_as_of(alter_segmentation.as_of);
 	IF r.country_column IS NULL AND alter_segmentation.country_column IS NOT NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '0A000',
 			MESSAGE = format('segmentation "%s" was made without a country column', segmentation),

@@ -102,6 +102,9 @@ CREATE FUNCTION segment.check_segmentation(name text)
 DECLARE
 	r segment.segmentations;
 BEGIN
+	IF check_segmentation.name IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
+	END IF;
 	SELECT * INTO r FROM segment.segmentations s WHERE s.name = check_segmentation.name;
 	IF NOT FOUND OR r.model IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '42704',
@@ -586,6 +589,10 @@ CREATE FUNCTION segment.plot(name text, kind text)
 DECLARE
 	r segment.segmentations := segment.check_segmentation(name);
 BEGIN
+	IF kind IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'kind must not be NULL',
+			HINT = 'The kinds are elbow, clusters, profiles, silhouette and transitions.';
+	END IF;
 	CASE kind
 		WHEN 'elbow' THEN RETURN segment.plot_elbow(r);
 		WHEN 'clusters' THEN RETURN segment.plot_clusters(r);
@@ -594,7 +601,7 @@ BEGIN
 		WHEN 'transitions' THEN RETURN segment.plot_transitions(r);
 		ELSE
 			RAISE EXCEPTION USING ERRCODE = '22023',
-				MESSAGE = format('unknown plot kind %s', coalesce(quote_literal(kind), 'NULL')),
+				MESSAGE = format('unknown plot kind %s', quote_literal(kind)),
 				HINT = 'The kinds are elbow, clusters, profiles, silhouette and transitions.';
 	END CASE;
 END
