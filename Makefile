@@ -12,6 +12,7 @@ MODULE_big = segment
 OBJS = \
 	src/distance.o \
 	src/elbow.o \
+	src/evaluate.o \
 	src/features.o \
 	src/keyset.o \
 	src/kmeans.o \
@@ -63,6 +64,7 @@ REGRESS = \
 	clustering_cases \
 	clustering_errors \
 	clustering_data \
+	evaluate \
 	pipeline \
 	pipeline_drop \
 	pipeline_registry \

@@ -110,6 +110,18 @@ MetricsGroup(const SourceData *source, int64 *positions, int64 count, LabeledRow
 	}
 }
 
+/* Free what MetricsGroup allocated */
+static void
+MetricsFreeRows(LabeledRows *rows)
+{
+	pfree(rows->x.values);
+	pfree(rows->labels);
+	if (rows->ids)
+		pfree(rows->ids);
+	pfree(rows->values);
+	pfree(rows->sizes);
+}
+
 /* Read a scored source and group all its rows by cluster */
 static void
 MetricsRead(text *source_text, const char *function, bool integer_ids, Size extra_per_row,
@@ -381,12 +393,6 @@ SilhouetteScore(text *source_text, int64 sample_size, int64 seed)
 {
 	SourceOptions options;
 	SourceData	source;
-	LabeledRows rows;
-	int64	   *positions;
-	int64		count;
-	double	   *silhouettes;
-	double		total = 0.0;
-	int64		n;
 
 	options.function = "silhouette";
 	options.integer_ids = false;
@@ -395,7 +401,23 @@ SilhouetteScore(text *source_text, int64 sample_size, int64 seed)
 		(sample_size > 0 ? 0 : 16 * sizeof(double));
 	options.extra_per_dim = 2 * sizeof(double);
 	SourceRead(source_text, &options, &source);
-	n = source.x.rows;
+	return SilhouetteOfSource(&source, sample_size, seed);
+}
+
+/*
+ * Mean silhouette of rows in memory (source->clusters set), over all of
+ * them or a seeded sample of sample_size (see SilhouetteScore)
+ */
+double
+SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed)
+{
+	LabeledRows rows;
+	int64	   *positions;
+	int64		count;
+	double	   *silhouettes;
+	double		total = 0.0;
+	int64		n = source->x.rows;
+
 	positions = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
 	for (int64 i = 0; i < n; i++)
 		positions[i] = i;
@@ -404,7 +426,7 @@ SilhouetteScore(text *source_text, int64 sample_size, int64 seed)
 	{
 		RandomState rng;
 
-		qsort_arg(positions, n, sizeof(int64), MetricsCompareRows, &source);
+		qsort_arg(positions, n, sizeof(int64), MetricsCompareRows, (void *) source);
 		RandomSeed(&rng, seed, 0);
 		/* The first sample_size entries of a partial Fisher-Yates shuffle */
 		for (int64 i = 0; i < sample_size; i++)
@@ -417,12 +439,15 @@ SilhouetteScore(text *source_text, int64 sample_size, int64 seed)
 		}
 		count = sample_size;
 	}
-	MetricsGroup(&source, positions, count, &rows);
+	MetricsGroup(source, positions, count, &rows);
+	pfree(positions);
 	MetricsCheckLabels(&rows, "silhouette");
 	MemoryCheck(MemoryProduct(count, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette");
 	silhouettes = SilhouetteRows(&rows);
 	for (int64 i = 0; i < count; i++)
 		total += silhouettes[i];
+	MetricsFreeRows(&rows);
+	pfree(silhouettes);
 	return total / count;
 }
 
@@ -503,37 +528,31 @@ MetricsCentroids(const LabeledRows *rows)
 }
 
 /*
- * davies_bouldin(source): the mean over clusters of the largest
+ * Davies-Bouldin index of grouped rows: the mean over clusters of the largest
  * (s_i + s_j) / d(c_i, c_j), s the mean distance of a cluster's rows to its
  * centroid (Davies and Bouldin 1979), with scikit-learn's conventions: 0 when
  * all s or all centroid distances are within 1e-8 of 0, and coinciding
  * centroids ignored.
  */
-PG_FUNCTION_INFO_V1(davies_bouldin);
-Datum
-davies_bouldin(PG_FUNCTION_ARGS)
+static double
+DaviesBouldinOfRows(const LabeledRows *rows)
 {
-	LabeledRows rows;
 	double	   *centroids;
 	double	   *spread;
-	int			L;
-	int			dims;
+	int			L = rows->n_labels;
+	int			dims = rows->x.cols;
 	bool		spread_zero = true;
 	bool		distances_zero = true;
 	double		total = 0.0;
 
-	MetricsRead(PG_GETARG_TEXT_PP(0), "davies_bouldin", false, 0, &rows);
-	MetricsCheckLabels(&rows, "davies_bouldin");
-	L = rows.n_labels;
-	dims = rows.x.cols;
-	centroids = MetricsCentroids(&rows);
+	centroids = MetricsCentroids(rows);
 	spread = palloc0(L * sizeof(double));
-	for (int64 i = 0; i < rows.x.rows; i++)
-		spread[rows.labels[i]] += sqrt(SquaredDistance(MatrixRow(&rows.x, i),
-													   centroids + (Size) rows.labels[i] * dims, dims));
+	for (int64 i = 0; i < rows->x.rows; i++)
+		spread[rows->labels[i]] += sqrt(SquaredDistance(MatrixRow(&rows->x, i),
+														centroids + (Size) rows->labels[i] * dims, dims));
 	for (int c = 0; c < L; c++)
 	{
-		spread[c] /= rows.sizes[c];
+		spread[c] /= rows->sizes[c];
 		spread_zero &= fabs(spread[c]) <= 1e-8;
 	}
 	for (int a = 0; a < L && distances_zero; a++)
@@ -545,7 +564,7 @@ davies_bouldin(PG_FUNCTION_ARGS)
 													  centroids + (Size) b * dims, dims)) <= 1e-8;
 	}
 	if (spread_zero || distances_zero)
-		PG_RETURN_FLOAT8(0.0);
+		return 0.0;
 	for (int a = 0; a < L; a++)
 	{
 		double		worst = 0.0;
@@ -563,42 +582,86 @@ davies_bouldin(PG_FUNCTION_ARGS)
 		}
 		total += worst;
 	}
-	PG_RETURN_FLOAT8(total / L);
+	pfree(centroids);
+	pfree(spread);
+	return total / L;
+}
+
+/* davies_bouldin(source) */
+PG_FUNCTION_INFO_V1(davies_bouldin);
+Datum
+davies_bouldin(PG_FUNCTION_ARGS)
+{
+	LabeledRows rows;
+
+	MetricsRead(PG_GETARG_TEXT_PP(0), "davies_bouldin", false, 0, &rows);
+	MetricsCheckLabels(&rows, "davies_bouldin");
+	PG_RETURN_FLOAT8(DaviesBouldinOfRows(&rows));
 }
 
 /*
- * calinski_harabasz(source): between-cluster over within-cluster dispersion,
+ * Calinski-Harabasz index of grouped rows: between-cluster over within-cluster dispersion,
  * each per degree of freedom (Calinski and Harabasz 1974); 1 when the
  * within-cluster dispersion is 0, as scikit-learn.
  */
+static double
+CalinskiHarabaszOfRows(const LabeledRows *rows)
+{
+	double	   *centroids;
+	double	   *mean;
+	int			dims = rows->x.cols;
+	int64		n = rows->x.rows;
+	double		between = 0.0;
+	double		within = 0.0;
+
+	centroids = MetricsCentroids(rows);
+	mean = palloc0(dims * sizeof(double));
+	for (int64 i = 0; i < n; i++)
+		for (int j = 0; j < dims; j++)
+			mean[j] += MatrixRow(&rows->x, i)[j];
+	for (int j = 0; j < dims; j++)
+		mean[j] /= n;
+	for (int c = 0; c < rows->n_labels; c++)
+		between += rows->sizes[c] * SquaredDistance(centroids + (Size) c * dims, mean, dims);
+	for (int64 i = 0; i < n; i++)
+		within += SquaredDistance(MatrixRow(&rows->x, i), centroids + (Size) rows->labels[i] * dims, dims);
+	pfree(centroids);
+	pfree(mean);
+	if (within == 0.0)
+		return 1.0;
+	return between * (n - rows->n_labels) / (within * (rows->n_labels - 1.0));
+}
+
+/* calinski_harabasz(source) */
 PG_FUNCTION_INFO_V1(calinski_harabasz);
 Datum
 calinski_harabasz(PG_FUNCTION_ARGS)
 {
 	LabeledRows rows;
-	double	   *centroids;
-	double	   *mean;
-	int			dims;
-	int64		n;
-	double		between = 0.0;
-	double		within = 0.0;
 
 	MetricsRead(PG_GETARG_TEXT_PP(0), "calinski_harabasz", false, 0, &rows);
 	MetricsCheckLabels(&rows, "calinski_harabasz");
-	dims = rows.x.cols;
-	n = rows.x.rows;
-	centroids = MetricsCentroids(&rows);
-	mean = palloc0(dims * sizeof(double));
-	for (int64 i = 0; i < n; i++)
-		for (int j = 0; j < dims; j++)
-			mean[j] += MatrixRow(&rows.x, i)[j];
-	for (int j = 0; j < dims; j++)
-		mean[j] /= n;
-	for (int c = 0; c < rows.n_labels; c++)
-		between += rows.sizes[c] * SquaredDistance(centroids + (Size) c * dims, mean, dims);
-	for (int64 i = 0; i < n; i++)
-		within += SquaredDistance(MatrixRow(&rows.x, i), centroids + (Size) rows.labels[i] * dims, dims);
-	if (within == 0.0)
-		PG_RETURN_FLOAT8(1.0);
-	PG_RETURN_FLOAT8(between * (n - rows.n_labels) / (within * (rows.n_labels - 1.0)));
+	PG_RETURN_FLOAT8(CalinskiHarabaszOfRows(&rows));
+}
+
+/*
+ * Davies-Bouldin and Calinski-Harabasz indexes of rows in memory
+ * (source->clusters set), as davies_bouldin and calinski_harabasz of the
+ * same rows return them
+ */
+void
+ClusterScoresOfSource(const SourceData *source, double *davies_bouldin, double *calinski_harabasz)
+{
+	LabeledRows rows;
+	int64	   *positions = MemoryContextAllocHuge(CurrentMemoryContext,
+												   MemoryProduct(source->x.rows, sizeof(int64)));
+
+	for (int64 i = 0; i < source->x.rows; i++)
+		positions[i] = i;
+	MetricsGroup(source, positions, source->x.rows, &rows);
+	pfree(positions);
+	MetricsCheckLabels(&rows, "davies_bouldin");
+	*davies_bouldin = DaviesBouldinOfRows(&rows);
+	*calinski_harabasz = CalinskiHarabaszOfRows(&rows);
+	MetricsFreeRows(&rows);
 }

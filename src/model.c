@@ -62,17 +62,26 @@ KMeansReadSource(text *source, const char *function, bool integer_ids, int k,
 	KMeansPrepare(&data->x, kmeans_data);
 }
 
-/* Build the segment.kmeans_model value of a fit */
+/* Build the segment.kmeans_model value of a fit, for a function returning one */
 static Datum
 KMeansModelToDatum(FunctionCallInfo fcinfo, const KMeansModel *model, const KMeansParams *params)
 {
 	TupleDesc	tupdesc;
-	Datum		values[KMEANS_MODEL_NATTS];
-	bool		nulls[KMEANS_MODEL_NATTS] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "kmeans_fit must return a composite type");
-	tupdesc = BlessTupleDesc(tupdesc);
+	return KMeansModelToDatumDesc(BlessTupleDesc(tupdesc), model, params);
+}
+
+/* Build the segment.kmeans_model value of a fit, given its blessed descriptor */
+Datum
+KMeansModelToDatumDesc(TupleDesc tupdesc, const KMeansModel *model, const KMeansParams *params)
+{
+	Datum		values[KMEANS_MODEL_NATTS];
+	bool		nulls[KMEANS_MODEL_NATTS] = {0};
+
+	if (tupdesc->natts != KMEANS_MODEL_NATTS)
+		elog(ERROR, "segment.kmeans_model has %d attributes, expected %d", tupdesc->natts, KMEANS_MODEL_NATTS);
 	values[0] = Int32GetDatum(model->k);
 	values[1] = Int32GetDatum(model->dims);
 	values[2] = PointerGetDatum(MatrixToArray(model->centroids, model->k, model->dims));

@@ -10,6 +10,7 @@
 #ifndef SEGMENT_MODEL_H
 #define SEGMENT_MODEL_H
 
+#include "access/tupdesc.h"
 #include "fmgr.h"
 
 #include "kmeans.h"
@@ -32,5 +33,6 @@ extern KMeansParams KMeansParamsFromArgs(FunctionCallInfo fcinfo, int k_arg, int
 extern void KMeansReadSource(text *source, const char *function, bool integer_ids, int k,
 							 SourceData *data, KMeansData *kmeans_data);
 extern void KMeansModelFromDatum(HeapTupleHeader model, ModelCentroids *out);
+extern Datum KMeansModelToDatumDesc(TupleDesc tupdesc, const KMeansModel *model, const KMeansParams *params);
 
 #endif							/* SEGMENT_MODEL_H */

@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS segment;
-SELECT plan(40);
+SELECT plan(41);
 
 SELECT has_composite('segment', 'scaler', 'segment.scaler is a composite type');
 SELECT columns_are('segment', 'scaler', ARRAY['n', 'mean', 'scale']);
@@ -44,6 +44,9 @@ SELECT is(pg_get_function_result('segment.kmeans(text, integer, integer, integer
 SELECT is(pg_get_function_arguments('segment.elbow(text, integer, integer, integer, bigint)'::regprocedure),
 	'source text, k_min integer DEFAULT 1, k_max integer DEFAULT 10, n_init integer DEFAULT 10, seed bigint DEFAULT 0',
 	'elbow has the arguments and defaults of the contract');
+SELECT is(pg_get_function_arguments('segment.evaluate(text, integer, integer, integer, bigint, integer, double precision[])'::regprocedure),
+	'source text, k_min integer DEFAULT 2, k_max integer DEFAULT 10, n_init integer DEFAULT 10, seed bigint DEFAULT 0, silhouette_sample integer DEFAULT NULL::integer, start double precision[] DEFAULT NULL::double precision[]',
+	'evaluate has its arguments and defaults');
 
 -- labels: the per-vector functions are immutable and parallel safe; the ones
 -- that run a source query are volatile and parallel unsafe

@@ -75,7 +75,7 @@ COMMENT ON FUNCTION segment.check_segmentation_name(text) IS 'raises an error fo
 
 -- Raise the error for a source that is missing (an OID of nothing) or is not
 -- a relation with rows (a sequence, an index, a composite type, ...)
-CREATE FUNCTION segment.check_source(source regclass)
+CREATE FUNCTION segment.check_source(relation regclass)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -83,16 +83,16 @@ CREATE FUNCTION segment.check_source(source regclass)
 DECLARE
 	kind "char";
 BEGIN
-	IF source IS NULL THEN
+	IF relation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'source must not be NULL';
 	END IF;
-	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = source;
+	SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = relation;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION USING ERRCODE = '42P01', MESSAGE = format('relation with OID %s does not exist', source::oid);
+		RAISE EXCEPTION USING ERRCODE = '42P01', MESSAGE = format('relation with OID %s does not exist', relation::oid);
 	END IF;
 	IF kind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
 		RAISE EXCEPTION USING ERRCODE = '42809',
-			MESSAGE = format('source %s is not a table, view, materialized view or foreign table', source),
+			MESSAGE = format('source %s is not a table, view, materialized view or foreign table', relation),
 			DETAIL = format('It is %s.', CASE kind WHEN 'S' THEN 'a sequence' WHEN 'i' THEN 'an index' WHEN 'I' THEN 'a partitioned index'
 				WHEN 'c' THEN 'a composite type' WHEN 't' THEN 'a TOAST table' ELSE format('of kind %L', kind) END);
 	END IF;
@@ -697,11 +697,7 @@ DECLARE
 	vector text;
 	n bigint;
 	k_max integer;
-	fitted segment.kmeans_model;
-	warm segment.kmeans_model;
-	models segment.kmeans_model[] := '{}';
-	candidates integer[];
-	candidate integer;
+	sample integer;
 	chosen integer;
 	elbow_k integer;
 	previous_k integer;
@@ -713,7 +709,6 @@ DECLARE
 	reverse integer[];
 	new_user_labels text[];
 	new_numbers integer[];
-	labelled text;
 	dims integer;
 	distinct_customers bigint;
 	fit_rows bigint;
@@ -781,10 +776,12 @@ BEGIN
 	UPDATE pg_temp.segment_refresh_vectors SET vec = segment.scale(raw, new_model_scaler);
 	ANALYZE pg_temp.segment_refresh_vectors;
 
-	-- bounded memory: when the vectors (and the fits' working memory) do not
-	-- fit maintenance_work_mem, fit on a seeded sample and assign every row
+	-- bounded memory: when the vectors and the working memory of
+	-- segment.evaluate (about 32 bytes per element and 400 per row at k = 10)
+	-- do not fit maintenance_work_mem, fit on a seeded sample and assign
+	-- every row
 	fit_rows := least(n, floor(pg_size_bytes(current_setting('maintenance_work_mem'))
-		/ (16.0 * array_length(new_model_scaler.mean, 1) + 400))::bigint);
+		/ (32.0 * array_length(new_model_scaler.mean, 1) + 512))::bigint);
 	IF fit_rows < n THEN
 		UPDATE pg_temp.segment_refresh_vectors v SET in_fit = v.id IN (
 			SELECT id FROM pg_temp.segment_refresh_vectors ORDER BY md5(id::text || r.seed::text), id LIMIT fit_rows);
@@ -815,45 +812,36 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- every candidate k with its scores
+	-- every candidate k with its scores, from one read of the vectors
+	-- (segment.evaluate fits each k as segment.elbow and segment.kmeans_fit
+	-- do and scores it as silhouette, davies_bouldin and calinski_harabasz).
+	-- The previous k also refits from the previous centroids: one Lloyd
+	-- step, so each segment keeps its customers and its centre moves to
+	-- their new mean.  That model stays unless the fresh fit's inertia is
+	-- lower by more than 2 %: on the bundled data a fresh fit a month later
+	-- lands 0.1 to 1.2 % lower with up to a third of the customers
+	-- reshuffled, which is no reason to move them.
 	k_max := least(10, n - 1, distinct_customers);
-	-- (each k fitted as segment.elbow and segment.kmeans_fit fit it)
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
-	candidates := ARRAY(SELECT generate_series(2, k_max) UNION SELECT r.k WHERE r.k IS NOT NULL ORDER BY 1);
-	FOREACH candidate IN ARRAY candidates LOOP
-		fitted := segment.kmeans_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', candidate, 10, 300, 1e-4, r.seed);
-		-- the previous k also refits from the previous centroids: one Lloyd
-		-- step, so each segment keeps its customers and its centre moves to
-		-- their new mean.  That model stays unless the fresh fit's inertia
-		-- is lower by more than 2 %: on the bundled data a fresh fit a month
-		-- later lands 0.1 to 1.2 % lower with up to a third of the customers
-		-- reshuffled, which is no reason to move them.
-		IF candidate = previous_k AND candidate <= distinct_customers THEN
-			warm := segment.kmeans_fit_from('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', previous, 1);
-			IF NOT ((fitted).inertia < 0.98 * (warm).inertia) THEN
-				fitted := warm;
-				fitted.n_init := 1;
-				fitted.seed := r.seed;
-			END IF;
-		END IF;
-		models := models || fitted;
-		UPDATE pg_temp.segment_refresh_vectors v SET cluster = segment.kmeans_assign(v.vec, fitted);
-		labelled := 'SELECT id, vec, cluster FROM pg_temp.segment_refresh_vectors WHERE in_fit';
-		INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
-			calinski_harabasz, smallest_share, is_elbow, is_chosen)
-		VALUES (segmentation, candidate, (fitted).inertia,
-			segment.silhouette(labelled, CASE WHEN fit_rows > segment.silhouette_limit() THEN segment.silhouette_limit() END, r.seed),
-			segment.davies_bouldin(labelled), segment.calinski_harabasz(labelled),
-			(SELECT min(c)::double precision / n FROM (
-				SELECT count(*) AS c FROM pg_temp.segment_refresh_vectors GROUP BY cluster) AS sizes),
-			false, false);
-	END LOOP;
-	UPDATE segment.segmentation_scores s SET is_elbow = (s.k = 1 + segment.kneedle(
-		(SELECT array_agg(e.k::double precision ORDER BY e.k) FROM segment.segmentation_scores e
-		 WHERE e.name = segmentation AND e.k <= k_max),
-		(SELECT array_agg(e.inertia ORDER BY e.k) FROM segment.segmentation_scores e
-		 WHERE e.name = segmentation AND e.k <= k_max)))
-	WHERE s.name = segmentation;
+	sample := CASE WHEN fit_rows > segment.silhouette_limit() THEN segment.silhouette_limit() END;
+	IF to_regclass('pg_temp.segment_refresh_evaluations') IS NOT NULL THEN
+		DROP TABLE pg_temp.segment_refresh_evaluations;
+	END IF;
+	CREATE TEMP TABLE segment_refresh_evaluations AS
+	SELECT * FROM segment.evaluate('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit',
+		2, k_max, 10, r.seed, sample, previous);
+	IF r.k > k_max THEN
+		INSERT INTO pg_temp.segment_refresh_evaluations
+		SELECT e.k, e.model, e.inertia, e.silhouette, e.davies_bouldin, e.calinski_harabasz, e.sizes,
+			e.smallest_share, false, e.from_start
+		FROM segment.evaluate('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit',
+			r.k, r.k, 10, r.seed, sample, previous) AS e;
+	END IF;
+	INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
+		calinski_harabasz, smallest_share, is_elbow, is_chosen)
+	SELECT segmentation, e.k, e.inertia, e.silhouette, e.davies_bouldin, e.calinski_harabasz,
+		e.smallest_share, e.is_elbow, false
+	FROM pg_temp.segment_refresh_evaluations AS e;
 
 	-- the k: the one asked for; else, among 3..8 with every segment at least
 	-- 2 % of the customers, the best silhouette within one of the elbow; else
@@ -864,7 +852,7 @@ BEGIN
 	ELSE
 		SELECT s.k INTO chosen FROM segment.segmentation_scores s
 		WHERE s.name = segmentation AND s.k BETWEEN 3 AND 8 AND s.smallest_share >= 0.02
-		ORDER BY abs(s.k - elbow_k) > 1, s.silhouette DESC, s.k
+		ORDER BY abs(s.k - elbow_k) > 1, s.silhouette DESC NULLS LAST, s.k
 		LIMIT 1;
 		chosen := coalesce(chosen, elbow_k);
 		-- hysteresis: the previous k stays while it still qualifies (3..8,
@@ -877,7 +865,7 @@ BEGIN
 			chosen := previous_k;
 		END IF;
 	END IF;
-	new_model := models[array_position(candidates, chosen)];
+	new_model := (SELECT e.model FROM pg_temp.segment_refresh_evaluations AS e WHERE e.k = chosen);
 	UPDATE segment.segmentation_scores s SET is_chosen = (s.k = chosen) WHERE s.name = segmentation;
 
 	-- a model fitted on a sample reports the inertia of all the customers
@@ -923,6 +911,7 @@ BEGIN
 		fit_fingerprint = fingerprint
 	WHERE s.name = segmentation;
 	DROP TABLE pg_temp.segment_refresh_vectors;
+	DROP TABLE pg_temp.segment_refresh_evaluations;
 END
 $function$;
 COMMENT ON FUNCTION segment.fit_segmentation(text) IS
