@@ -4,7 +4,8 @@
  *	  segment.elbow: k-means inertia for a range of k, with the Kneedle elbow
  *
  * The source is read once; each k is fitted exactly as kmeans_fit(source, k,
- * n_init, 300, 1e-4, seed) would, so a row's inertia is that fit's.
+ * n_init, 300, 1e-4, seed) would, so a row's inertia is that fit's.  The
+ * runs of all the fits are spread over parallel workers together.
  *
  * The elbow is found with Kneedle (Satopää, Albrecht, Irwin and Raghavan
  * 2011, "Finding a 'Kneedle' in a Haystack"): scale k and inertia to [0, 1],
@@ -70,11 +71,14 @@ elbow(PG_FUNCTION_ARGS)
 	int			k_max = PG_GETARG_INT32(2);
 	KMeansParams params = KMeansParamsFromArgs(fcinfo, -1, 3, -1, -1, 4);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	SourceData source;
-	KMeansData data;
+	SourceOptions options;
+	SourceData	source;
+	KMeansData	data;
 	int			count;
 	double	   *ks;
 	double	   *inertias;
+	int		   *k_values;
+	KMeansModel *models;
 	int			chosen;
 
 	if (k_min < 1)
@@ -87,31 +91,37 @@ elbow(PG_FUNCTION_ARGS)
 				 errmsg("k_min (%d) is larger than k_max (%d)", k_min, k_max)));
 
 	SegmentInitMaterializedSRF(fcinfo);
-	/* the largest working set of the fits: Hartigan's bounds stop above 32 */
-	KMeansReadSource(PG_GETARG_TEXT_PP(0), "elbow", false,
-					 k_min <= KMEANS_HARTIGAN_BOUNDED ? Min(k_max, KMEANS_HARTIGAN_BOUNDED) : k_max,
-					 &source, &data);
+	/*
+	 * The largest working set of the fits (Hartigan's bounds stop above 32)
+	 * and the labels of every k's model
+	 */
+	options.function = "elbow";
+	options.integer_ids = false;
+	options.clusters = false;
+	options.extra_per_row = KMEANS_EXTRA_PER_ROW(k_min <= KMEANS_HARTIGAN_BOUNDED ? Min(k_max, KMEANS_HARTIGAN_BOUNDED) : k_max) +
+		(Size) (k_max - k_min + 1) * sizeof(int32);
+	options.extra_per_dim = KMEANS_EXTRA_PER_DIM;
+	SourceRead(PG_GETARG_TEXT_PP(0), &options, &source);
+	KMeansPrepare(&source.x, &data);
 	if (k_max > data.x.rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k_max (%d) is larger than the number of rows (" INT64_FORMAT ")",
 						k_max, data.x.rows)));
 
+	/* the fits of every k together: their runs go to parallel workers as one */
 	count = k_max - k_min + 1;
 	ks = palloc(count * sizeof(double));
 	inertias = palloc(count * sizeof(double));
+	k_values = palloc(count * sizeof(int));
+	models = palloc(count * sizeof(KMeansModel));
+	for (int i = 0; i < count; i++)
+		k_values[i] = k_min + i;
+	KMeansFitMany(&data, &params, k_values, count, models);
 	for (int i = 0; i < count; i++)
 	{
-		KMeansModel model;
-
-		CHECK_FOR_INTERRUPTS();
-		params.k = k_min + i;
-		KMeansFit(&data, &params, &model);
-		ks[i] = params.k;
-		inertias[i] = model.inertia;
-		pfree(model.centroids);
-		pfree(model.labels);
-		pfree(model.sizes);
+		ks[i] = k_values[i];
+		inertias[i] = models[i].inertia;
 	}
 	chosen = KneedleElbow(ks, inertias, count);
 

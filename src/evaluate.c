@@ -6,8 +6,9 @@
  *
  * The source is read once into memory in canonical order.  For each k the
  * model is fitted exactly as kmeans_fit(source, k, n_init, 300, 1e-4, seed)
- * fits it (its runs spread over parallel workers when they pay), each row
- * goes to its nearest centroid as kmeans_assign puts it, and the scores are
+ * fits it (the runs of all the k spread over parallel workers together when
+ * they pay), each row goes to its nearest centroid as kmeans_assign puts
+ * it, and the scores are
  * those silhouette, davies_bouldin and calinski_harabasz return for the
  * rows with those clusters: the same bits as the building blocks called one
  * by one, without writing the clusters back and reading the rows three
@@ -64,12 +65,14 @@ typedef struct Evaluation
 	bool		from_start;
 } Evaluation;
 
-/* Fit one k, from start when it is start's k and the warm fit holds */
+/*
+ * The model of one k: the fresh fit, or the warm fit from start when it is
+ * start's k and the fresh fit is not better by the margin
+ */
 static void
-EvaluateFit(const KMeansData *data, const KMeansParams *params, const double *start, int start_k,
-			KMeansModel *model, KMeansParams *model_params, bool *from_start)
+EvaluateWarmStart(const KMeansData *data, const KMeansParams *params, const double *start, int start_k,
+				  KMeansModel *model, KMeansParams *model_params, bool *from_start)
 {
-	KMeansFit(data, params, model);
 	*model_params = *params;
 	*from_start = false;
 	if (start != NULL && params->k == start_k)
@@ -133,6 +136,8 @@ evaluate(PG_FUNCTION_ARGS)
 	double	   *inertias;
 	int64	   *sizes;
 	int			count;
+	int		   *k_values;
+	KMeansModel *models;
 	int			elbow;
 	MemoryContext k_context;
 	MemoryContext outer_context = CurrentMemoryContext;
@@ -171,15 +176,16 @@ evaluate(PG_FUNCTION_ARGS)
 	model_desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsinfo->setDesc, 1)->atttypid, -1));
 
 	/*
-	 * One read: the fits' working memory at the largest k, the clusters, and
-	 * the scores' copies grouped by cluster, the silhouette's packed rows and
-	 * its per-row, per-segment sums
+	 * One read: the fits' working memory at the largest k, the labels of
+	 * every k's model, the clusters, and the scores' copies grouped by
+	 * cluster, the silhouette's packed rows and its per-row, per-segment sums
 	 */
 	options.function = "evaluate";
 	options.integer_ids = false;
 	options.clusters = false;
 	options.extra_per_row = KMEANS_EXTRA_PER_ROW(Min(k_max, KMEANS_HARTIGAN_BOUNDED)) +
-		3 * sizeof(int64) + sizeof(int32) + (Size) k_max * 2 * sizeof(double);
+		3 * sizeof(int64) + sizeof(int32) + (Size) k_max * 2 * sizeof(double) +
+		(Size) (k_max - k_min + 1) * sizeof(int32);
 	options.extra_per_dim = KMEANS_EXTRA_PER_DIM + 2 * sizeof(double);
 	SourceRead(PG_GETARG_TEXT_PP(0), &options, &source);
 	KMeansPrepare(&source.x, &data);
@@ -199,7 +205,14 @@ evaluate(PG_FUNCTION_ARGS)
 	scored.ids = NULL;
 	scored.clusters = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(data.x.rows, sizeof(int64)));
 
+	/* the fresh fits of every k together: their runs go to parallel workers as one */
 	count = k_max - k_min + 1;
+	k_values = palloc(count * sizeof(int));
+	models = palloc(count * sizeof(KMeansModel));
+	for (int i = 0; i < count; i++)
+		k_values[i] = k_min + i;
+	KMeansFitMany(&data, &params, k_values, count, models);
+
 	evaluations = palloc0(count * sizeof(Evaluation));
 	ks = palloc(count * sizeof(double));
 	inertias = palloc(count * sizeof(double));
@@ -208,7 +221,7 @@ evaluate(PG_FUNCTION_ARGS)
 	for (int i = 0; i < count; i++)
 	{
 		Evaluation *e = &evaluations[i];
-		KMeansModel model;
+		KMeansModel model = models[i];
 		KMeansParams model_params;
 		int			filled = 0;
 		int64		smallest = PG_INT64_MAX;
@@ -216,8 +229,8 @@ evaluate(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(k_context);
-		params.k = k_min + i;
-		EvaluateFit(&data, &params, start, start_k, &model, &model_params, &e->from_start);
+		params.k = k_values[i];
+		EvaluateWarmStart(&data, &params, start, start_k, &model, &model_params, &e->from_start);
 		EvaluateAssign(&data.x, &model, scored.clusters, sizes);
 		for (int c = 0; c < model.k; c++)
 			if (sizes[c] > 0)

@@ -1047,39 +1047,52 @@ KMeansModelFinish(KMeansModel *model, int64 rows)
 }
 
 /*
- * Do k-means runs until none is left, keeping the best by (inertia, run):
- * the runs come from *next_run, a counter shared with parallel workers, or
- * all n_init of them in order when next_run is NULL.  A run's result does
- * not depend on the process that does it, and the best is chosen by
- * (inertia, run index), so the model is the same with any number of
- * workers.  best->centroids and best->labels must hold k × dims and rows
- * values; best->run is -1 while no run is done.
+ * Do the runs of one fit per k of ks (n_init runs each) until none is left,
+ * keeping each k's best by (inertia, run) in bests[j]: the items come from
+ * *next_item, a counter shared with parallel workers, or all of them in
+ * order when next_item is NULL.  Item i is run i % n_init of k = ks[i /
+ * n_init].  A run's result does not depend on the process that does it,
+ * and each k's best is chosen by (inertia, run index), so the models are
+ * the same with any number of workers.  bests[j].centroids and .labels must
+ * hold ks[j] × dims and rows values; .run is -1 while no run is done.
  */
 void
-KMeansDoRuns(const Matrix *x, const KMeansParams *params, pg_atomic_uint32 *next_run, KMeansBest *best)
+KMeansDoRuns(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks,
+			 pg_atomic_uint32 *next_item, KMeansBest *bests)
 {
 	KMeansWork	w;
-	MemoryContext fit_context;
-	MemoryContext old_context;
-	int			sequential_run = 0;
-
-	/* The working memory lives in a context of its own, freed at the end */
-	fit_context = AllocSetContextCreate(CurrentMemoryContext, "segment k-means fit",
-										ALLOCSET_DEFAULT_SIZES);
-	old_context = MemoryContextSwitchTo(fit_context);
-	KMeansWorkInit(&w, x, params->k);
+	MemoryContext fit_context = NULL;
+	MemoryContext old_context = CurrentMemoryContext;
+	uint32		total = (uint32) n_ks * (uint32) params->n_init;
+	uint32		sequential_item = 0;
+	int			work_k = -1;
 
 	for (;;)
 	{
 		RandomState rng;
 		int			iterations;
 		double		inertia;
+		uint32		item = next_item ? pg_atomic_fetch_add_u32(next_item, 1) : sequential_item++;
+		int			j;
 		int			run;
+		KMeansBest *best;
 
-		run = next_run ? (int) pg_atomic_fetch_add_u32(next_run, 1) : sequential_run++;
-		if (run >= params->n_init)
+		if (item >= total)
 			break;
+		j = (int) (item / params->n_init);
+		run = (int) (item % params->n_init);
+		best = &bests[j];
 		CHECK_FOR_INTERRUPTS();
+		/* the working memory of a k lives in a context of its own */
+		if (ks[j] != work_k)
+		{
+			if (fit_context != NULL)
+				MemoryContextDelete(fit_context);
+			fit_context = AllocSetContextCreate(old_context, "segment k-means fit", ALLOCSET_DEFAULT_SIZES);
+			MemoryContextSwitchTo(fit_context);
+			KMeansWorkInit(&w, x, ks[j]);
+			work_k = ks[j];
+		}
 		RandomSeed(&rng, params->seed, (uint64) run);
 		KMeansPlusPlus(&w, &rng);
 		inertia = KMeansRun(&w, params->max_iter, true, &iterations);
@@ -1088,42 +1101,58 @@ KMeansDoRuns(const Matrix *x, const KMeansParams *params, pg_atomic_uint32 *next
 			best->inertia = inertia;
 			best->run = run;
 			best->iterations = iterations;
-			memcpy(best->centroids, w.centers, (Size) params->k * x->cols * sizeof(double));
+			memcpy(best->centroids, w.centers, (Size) ks[j] * x->cols * sizeof(double));
 			memcpy(best->labels, w.labels, x->rows * sizeof(int32));
 		}
 	}
 
 	MemoryContextSwitchTo(old_context);
-	MemoryContextDelete(fit_context);
+	if (fit_context != NULL)
+		MemoryContextDelete(fit_context);
 }
 
 /*
- * Fit k-means on canonical data: n_init runs seeded (seed, run), the best
- * by inertia (the first on ties), clusters numbered canonically.  The runs
- * go to parallel workers when there are several and enough rows
- * (parallel.c).
+ * Fit k-means on canonical data for each k of ks: n_init runs seeded (seed,
+ * run), the best by inertia (the first on ties), clusters numbered
+ * canonically; models[j] is the model of ks[j], the same as a fit of that k
+ * alone.  The runs of all the fits go to parallel workers together when
+ * there are several and enough rows (parallel.c).
  */
+void
+KMeansFitMany(const KMeansData *data, const KMeansParams *params, const int *ks, int n_ks, KMeansModel *models)
+{
+	const Matrix *x = &data->x;
+	KMeansBest *bests = palloc(n_ks * sizeof(KMeansBest));
+
+	for (int j = 0; j < n_ks; j++)
+	{
+		KMeansParams one = *params;
+
+		one.k = ks[j];
+		KMeansModelStart(x, &one, &models[j]);
+		bests[j].inertia = get_float8_infinity();
+		bests[j].run = -1;
+		bests[j].iterations = 0;
+		bests[j].centroids = models[j].centroids;
+		bests[j].labels = models[j].labels;
+	}
+	/* the runs, spread over parallel workers when they pay */
+	if (!KMeansFitParallel(x, params, ks, n_ks, bests))
+		KMeansDoRuns(x, params, ks, n_ks, NULL, bests);
+	for (int j = 0; j < n_ks; j++)
+	{
+		models[j].inertia = bests[j].inertia;
+		models[j].iterations = bests[j].iterations;
+		KMeansModelFinish(&models[j], x->rows);
+	}
+	pfree(bests);
+}
+
+/* Fit k-means on canonical data for params->k (see KMeansFitMany) */
 void
 KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model)
 {
-	const Matrix *x = &data->x;
-
-	KMeansModelStart(x, params, model);
-
-	/* the runs, spread over parallel workers when they pay */
-	if (!KMeansFitParallel(x, params, model))
-	{
-		KMeansBest	best;
-
-		best.inertia = get_float8_infinity();
-		best.run = -1;
-		best.centroids = model->centroids;
-		best.labels = model->labels;
-		KMeansDoRuns(x, params, NULL, &best);
-		model->inertia = best.inertia;
-		model->iterations = best.iterations;
-	}
-	KMeansModelFinish(model, x->rows);
+	KMeansFitMany(data, params, &params->k, 1, model);
 }
 
 /*

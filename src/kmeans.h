@@ -62,10 +62,14 @@ typedef struct KMeansBest
 } KMeansBest;
 
 extern void KMeansCheckParams(const KMeansParams *params, int64 rows);
-extern void KMeansDoRuns(const Matrix *x, const KMeansParams *params, pg_atomic_uint32 *next_run, KMeansBest *best);
-extern bool KMeansFitParallel(const Matrix *x, const KMeansParams *params, KMeansModel *model);
+extern void KMeansDoRuns(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks,
+						 pg_atomic_uint32 *next_item, KMeansBest *bests);
+extern bool KMeansFitParallel(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks,
+							  KMeansBest *bests);
 extern void KMeansPrepare(Matrix *x, KMeansData *data);
 extern void KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model);
+extern void KMeansFitMany(const KMeansData *data, const KMeansParams *params, const int *ks, int n_ks,
+						  KMeansModel *models);
 extern void KMeansFitFrom(const KMeansData *data, const KMeansParams *params, const double *centers,
 						  KMeansModel *model);
 extern int	KMeansNearest(const double *centroids, int k, int dims, const double *x, double *squared_distance);

@@ -1,18 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * parallel.c
- *	  Parallel workers inside one call: the runs of a k-means fit and the
+ *	  Parallel workers inside one call: the runs of k-means fits and the
  *	  chunks of an exact silhouette
  *
- * The n_init runs of a fit are independent, so they are spread over
- * parallel workers the PostgreSQL way, as the parallel B-tree build does
- * (nbtsort.c): the leader enters parallel mode, creates a ParallelContext,
- * copies the sorted matrix into its dynamic shared memory, launches the
- * workers and takes runs itself too.  Every participant takes run indexes
- * from one shared counter and keeps the best of its runs in a slot of its
- * own; the leader then picks the best slot by (inertia, run index).  A run's
- * result does not depend on the process that does it, so the model is the
- * same bits with any number of workers, and the same as in one process.
+ * The n_init runs of a fit, and the fits of the candidate k of an elbow or
+ * an evaluation, are independent, so they are spread over parallel workers
+ * the PostgreSQL way, as the parallel B-tree build does (nbtsort.c): the
+ * leader enters parallel mode, creates a ParallelContext, copies the sorted
+ * matrix into its dynamic shared memory, launches the workers and takes
+ * runs itself too.  Every participant takes (k, run) items from one shared
+ * counter and keeps the best run of each k in a slot of its own; the leader
+ * then picks each k's best slot by (inertia, run index).  A run's result
+ * does not depend on the process that does it, so each model is the same
+ * bits with any number of workers, and the same as in one process.
  *
  * The number of workers follows max_parallel_maintenance_workers (0 keeps
  * the single-process path), within max_worker_processes and
@@ -44,6 +45,7 @@
 #define PARALLEL_KEY_KMEANS_SHARED	UINT64CONST(0x5E6D000000000001)
 #define PARALLEL_KEY_KMEANS_MATRIX	UINT64CONST(0x5E6D000000000002)
 #define PARALLEL_KEY_KMEANS_SLOTS	UINT64CONST(0x5E6D000000000003)
+#define PARALLEL_KEY_KMEANS_KS		UINT64CONST(0x5E6D000000000004)
 #define PARALLEL_KEY_SILHOUETTE_SHARED	UINT64CONST(0x5E6D000000000011)
 #define PARALLEL_KEY_SILHOUETTE_MATRIX	UINT64CONST(0x5E6D000000000012)
 #define PARALLEL_KEY_SILHOUETTE_LABELS	UINT64CONST(0x5E6D000000000013)
@@ -65,14 +67,15 @@
  */
 #define PARALLEL_MIN_WORK 100000000.0
 
-/* What every participant reads: the problem and the run counter */
+/* What every participant reads: the problem and the (k, run) item counter */
 typedef struct KMeansShared
 {
 	int64		rows;
 	int			cols;
-	KMeansParams params;
-	Size		slot_size;
-	pg_atomic_uint32 next_run;
+	KMeansParams params;		/* n_init, max_iter, tol, seed */
+	int			n_ks;			/* the k of the fits follow under their own key */
+	Size		slot_size;		/* room for the largest k */
+	pg_atomic_uint32 next_item;
 } KMeansShared;
 
 /* The head of a participant's slot; its centroids and labels follow */
@@ -101,11 +104,11 @@ PGDLLEXPORT void segment_silhouette_worker(dsm_segment *seg, shm_toc *toc);
 #define SLOT_CENTROIDS_OFFSET MAXALIGN(sizeof(KMeansSlot))
 #define SLOT_LABELS_OFFSET(k, dims) (SLOT_CENTROIDS_OFFSET + MAXALIGN((Size) (k) * (dims) * sizeof(double)))
 
-/* Slot i of the slots array */
+/* The slot of participant p for the fit of the j-th k */
 static inline KMeansSlot *
-KMeansSlotAt(char *slots, Size slot_size, int i)
+KMeansSlotAt(char *slots, Size slot_size, int n_ks, int p, int j)
 {
-	return (KMeansSlot *) (slots + (Size) i * slot_size);
+	return (KMeansSlot *) (slots + ((Size) p * n_ks + j) * slot_size);
 }
 
 /* A KMeansBest that writes into a slot */
@@ -139,61 +142,74 @@ ParallelWorkersAllowed(void)
 }
 
 /*
- * How many workers a fit gets: max_parallel_maintenance_workers, one run
- * each at least besides the leader's, as many as maintenance_work_mem holds
- * the working memory of, none for small problems or inside a worker
+ * How many workers the fits of ks get: max_parallel_maintenance_workers, one
+ * item each at least besides the leader's, as many as maintenance_work_mem
+ * holds the working memory of, none for small problems or inside a worker
  */
 static int
-KMeansWorkersFor(const Matrix *x, const KMeansParams *params)
+KMeansWorkersFor(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks)
 {
-	double		per_participant = (double) x->rows * KMEANS_EXTRA_PER_ROW(params->k);
+	int			k_max = 1;
+	double		work = 0.0;
+	double		per_participant;
 	double		budget = (double) maintenance_work_mem * 1024.0;
 	int			workers = max_parallel_maintenance_workers;
 
 	if (!ParallelWorkersAllowed())
 		return 0;
-	if ((double) x->rows * x->cols * params->k * params->n_init < PARALLEL_MIN_WORK)
+	for (int j = 0; j < n_ks; j++)
+	{
+		k_max = Max(k_max, ks[j]);
+		work += (double) x->rows * x->cols * ks[j] * params->n_init;
+	}
+	if (work < PARALLEL_MIN_WORK)
 		return 0;
-	workers = Min(workers, params->n_init - 1);
+	per_participant = (double) x->rows * KMEANS_EXTRA_PER_ROW(k_max);
+	workers = (int) Min((double) workers, (double) n_ks * params->n_init - 1);
 	/* the leader's own fit memory was checked when it read its source */
 	workers = (int) Min((double) workers, Max(0.0, floor(budget / per_participant) - 1));
 	return Max(workers, 0);
 }
 
 /*
- * Fit k-means with parallel workers; false when none would pay or can be
- * had before launching (then the caller does the runs itself).  On true,
- * model holds the best run's inertia, iterations, centroids and labels.
+ * The runs of the fits of ks with parallel workers; false when none would
+ * pay or can be had before launching (then the caller does the runs
+ * itself).  On true, bests[j] holds the best run of ks[j]: its inertia, run,
+ * iterations, centroids and labels.
  */
 bool
-KMeansFitParallel(const Matrix *x, const KMeansParams *params, KMeansModel *model)
+KMeansFitParallel(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks, KMeansBest *bests)
 {
-	int			workers = KMeansWorkersFor(x, params);
-	int			k = params->k;
+	int			workers = KMeansWorkersFor(x, params, ks, n_ks);
 	int			dims = x->cols;
+	int			k_max = 1;
 	Size		matrix_size;
 	Size		slot_size;
 	Size		slots_size;
 	ParallelContext *pcxt;
 	KMeansShared *shared;
 	double	   *matrix;
+	int		   *shared_ks;
 	char	   *slots;
-	KMeansBest	leader_best;
-	int			winner = -1;
+	KMeansBest *leader_bests;
 	int			participants;
 
 	if (workers <= 0)
 		return false;
+	for (int j = 0; j < n_ks; j++)
+		k_max = Max(k_max, ks[j]);
+	participants = workers + 1;
 	matrix_size = MemoryProduct(x->rows, MemoryProduct(dims, sizeof(double)));
-	slot_size = SLOT_LABELS_OFFSET(k, dims) + MAXALIGN(MemoryProduct(x->rows, sizeof(int32)));
-	slots_size = MemoryProduct(workers + 1, slot_size);
+	slot_size = SLOT_LABELS_OFFSET(k_max, dims) + MAXALIGN(MemoryProduct(x->rows, sizeof(int32)));
+	slots_size = MemoryProduct(MemoryProduct(participants, n_ks), slot_size);
 
 	EnterParallelMode();
 	pcxt = CreateParallelContext("segment", "segment_kmeans_worker", workers);
 	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(KMeansShared));
 	shm_toc_estimate_chunk(&pcxt->estimator, matrix_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, n_ks * sizeof(int));
 	shm_toc_estimate_chunk(&pcxt->estimator, slots_size);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	shm_toc_estimate_keys(&pcxt->estimator, 4);
 	InitializeParallelDSM(pcxt);
 	if (pcxt->seg == NULL)
 	{
@@ -207,71 +223,86 @@ KMeansFitParallel(const Matrix *x, const KMeansParams *params, KMeansModel *mode
 	shared->rows = x->rows;
 	shared->cols = dims;
 	shared->params = *params;
+	shared->n_ks = n_ks;
 	shared->slot_size = slot_size;
-	pg_atomic_init_u32(&shared->next_run, 0);
+	pg_atomic_init_u32(&shared->next_item, 0);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_KMEANS_SHARED, shared);
 	matrix = shm_toc_allocate(pcxt->toc, matrix_size);
 	memcpy(matrix, x->values, matrix_size);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_KMEANS_MATRIX, matrix);
+	shared_ks = shm_toc_allocate(pcxt->toc, n_ks * sizeof(int));
+	memcpy(shared_ks, ks, n_ks * sizeof(int));
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_KMEANS_KS, shared_ks);
 	slots = shm_toc_allocate(pcxt->toc, slots_size);
-	for (int i = 0; i <= workers; i++)
-		KMeansSlotAt(slots, slot_size, i)->run = -1;
+	for (int p = 0; p < participants; p++)
+		for (int j = 0; j < n_ks; j++)
+			KMeansSlotAt(slots, slot_size, n_ks, p, j)->run = -1;
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_KMEANS_SLOTS, slots);
 
 	LaunchParallelWorkers(pcxt);
 
-	/* the leader takes runs too, into slot 0 */
-	leader_best = KMeansBestInSlot(KMeansSlotAt(slots, slot_size, 0), k, dims);
-	KMeansDoRuns(x, params, &shared->next_run, &leader_best);
-	KMeansSlotStore(KMeansSlotAt(slots, slot_size, 0), &leader_best);
+	/* the leader takes items too, into the slots of participant 0 */
+	leader_bests = palloc(n_ks * sizeof(KMeansBest));
+	for (int j = 0; j < n_ks; j++)
+		leader_bests[j] = KMeansBestInSlot(KMeansSlotAt(slots, slot_size, n_ks, 0, j), ks[j], dims);
+	KMeansDoRuns(x, params, ks, n_ks, &shared->next_item, leader_bests);
+	for (int j = 0; j < n_ks; j++)
+		KMeansSlotStore(KMeansSlotAt(slots, slot_size, n_ks, 0, j), &leader_bests[j]);
 	WaitForParallelWorkersToFinish(pcxt);
 
-	/* the best slot by (inertia, run index): the run one process would keep */
-	participants = workers + 1;
-	for (int i = 0; i < participants; i++)
+	/* each k's best slot by (inertia, run index): the run one process would keep */
+	for (int j = 0; j < n_ks; j++)
 	{
-		KMeansSlot *slot = KMeansSlotAt(slots, slot_size, i);
+		KMeansSlot *winner = NULL;
+		KMeansBest	found;
 
-		if (slot->run < 0)
-			continue;
-		if (winner < 0 || slot->inertia < KMeansSlotAt(slots, slot_size, winner)->inertia ||
-			(slot->inertia == KMeansSlotAt(slots, slot_size, winner)->inertia &&
-			 slot->run < KMeansSlotAt(slots, slot_size, winner)->run))
-			winner = i;
-	}
-	if (winner < 0)
-		elog(ERROR, "no k-means run finished");
-	{
-		KMeansSlot *slot = KMeansSlotAt(slots, slot_size, winner);
-		KMeansBest	best = KMeansBestInSlot(slot, k, dims);
+		for (int p = 0; p < participants; p++)
+		{
+			KMeansSlot *slot = KMeansSlotAt(slots, slot_size, n_ks, p, j);
 
-		model->inertia = slot->inertia;
-		model->iterations = slot->iterations;
-		memcpy(model->centroids, best.centroids, (Size) k * dims * sizeof(double));
-		memcpy(model->labels, best.labels, x->rows * sizeof(int32));
+			if (slot->run < 0)
+				continue;
+			if (winner == NULL || slot->inertia < winner->inertia ||
+				(slot->inertia == winner->inertia && slot->run < winner->run))
+				winner = slot;
+		}
+		if (winner == NULL)
+			elog(ERROR, "no k-means run of k = %d finished", ks[j]);
+		found = KMeansBestInSlot(winner, ks[j], dims);
+		bests[j].inertia = winner->inertia;
+		bests[j].run = winner->run;
+		bests[j].iterations = winner->iterations;
+		memcpy(bests[j].centroids, found.centroids, (Size) ks[j] * dims * sizeof(double));
+		memcpy(bests[j].labels, found.labels, x->rows * sizeof(int32));
 	}
+	pfree(leader_bests);
 
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
 	return true;
 }
 
-/* The entry point of a worker: take runs until none is left */
+/* The entry point of a worker: take (k, run) items until none is left */
 void
 segment_kmeans_worker(dsm_segment *seg, shm_toc *toc)
 {
 	KMeansShared *shared = shm_toc_lookup(toc, PARALLEL_KEY_KMEANS_SHARED, false);
 	double	   *matrix = shm_toc_lookup(toc, PARALLEL_KEY_KMEANS_MATRIX, false);
+	int		   *ks = shm_toc_lookup(toc, PARALLEL_KEY_KMEANS_KS, false);
 	char	   *slots = shm_toc_lookup(toc, PARALLEL_KEY_KMEANS_SLOTS, false);
-	KMeansSlot *slot = KMeansSlotAt(slots, shared->slot_size, ParallelWorkerNumber + 1);
-	KMeansBest	best = KMeansBestInSlot(slot, shared->params.k, shared->cols);
+	int			n_ks = shared->n_ks;
+	int			p = ParallelWorkerNumber + 1;
+	KMeansBest *bests = palloc(n_ks * sizeof(KMeansBest));
 	Matrix		x;
 
 	x.rows = shared->rows;
 	x.cols = shared->cols;
 	x.values = matrix;
-	KMeansDoRuns(&x, &shared->params, &shared->next_run, &best);
-	KMeansSlotStore(slot, &best);
+	for (int j = 0; j < n_ks; j++)
+		bests[j] = KMeansBestInSlot(KMeansSlotAt(slots, shared->slot_size, n_ks, p, j), ks[j], shared->cols);
+	KMeansDoRuns(&x, &shared->params, ks, n_ks, &shared->next_item, bests);
+	for (int j = 0; j < n_ks; j++)
+		KMeansSlotStore(KMeansSlotAt(slots, shared->slot_size, n_ks, p, j), &bests[j]);
 }
 
 /* How many workers a silhouette gets (see KMeansWorkersFor) */

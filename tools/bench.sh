@@ -26,9 +26,8 @@ pg_virtualenv -v "$PG_MAJOR" sh -c '
 	status=0
 	psql -X -v ON_ERROR_STOP=1 -v runs="$BENCH_RUNS" -f tools/bench.sql || status=1
 	echo
-	echo "clustering: segment in one backend; scikit-learn in Python on the same matrices, median of $BENCH_RUNS runs ($BENCH_RUNS_LARGE at 100,000 rows)"
-	psql -X -q -v ON_ERROR_STOP=1 -v runs="$BENCH_RUNS" -v runs_large="$BENCH_RUNS_LARGE" -v dir="$BENCH_DIR" \
-		-f tools/bench_clustering.sql || exit 1
+	echo "clustering: segment in one backend and scikit-learn in one Python process, interleaved, on the same matrices; median of $BENCH_RUNS runs ($BENCH_RUNS_LARGE at 100,000 rows)"
+	psql -X -q -v ON_ERROR_STOP=1 -v dir="$BENCH_DIR" -f tools/bench_clustering.sql || exit 1
 	# numpy as its users run it: OpenBLAS picks its kernel for the CPU (a
 	# core-type pin in the environment would hold a current numpy back)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/bench_sklearn.py \

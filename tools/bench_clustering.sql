@@ -1,11 +1,11 @@
--- tools/bench_clustering.sql: the clustering benchmarks' SQL side, run by
--- tools/bench.sh.  Builds the two matrices, writes them (with segment's
--- k = 4 labels) to :dir for scikit-learn, and times segment on them.
+-- tools/bench_clustering.sql: the clustering benchmarks' data, made by
+-- tools/bench.sh.  Builds the two matrices and writes them (with segment's
+-- k = 4 labels) to :dir for scikit-learn; tools/bench_sklearn.py times both
+-- sides on them.
 \set QUIET on
 \pset footer off
 SET max_parallel_workers_per_gather = 0;
 SET maintenance_work_mem = '1GB';
-\i tools/bench_harness.sql
 
 -- The bundled data's standardized feature matrix: nine recency, frequency
 -- and monetary features and one-hot countries, 46 elements, 4,339 customers
@@ -45,27 +45,3 @@ SET extra_float_digits = 3;
 \set synthetic_csv :dir '/synthetic.csv'
 COPY (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM bundled v JOIN bundled_labels l USING (id) ORDER BY v.id) TO STDOUT \g :bundled_csv
 COPY (SELECT v.id || ',' || l.cluster || ',' || array_to_string(v.vec, ',') FROM synthetic v JOIN synthetic_labels l USING (id) ORDER BY v.id) TO STDOUT \g :synthetic_csv
-
-CREATE TEMP TABLE timings AS
-SELECT 'bundled' AS matrix, * FROM pg_temp.bench(
-	ARRAY['kmeans_fit', 'elbow', 'silhouette'],
-	ARRAY[
-		$$SELECT segment.kmeans_fit('SELECT id, vec FROM bundled', 4, 10)$$,
-		$$SELECT count(*) FROM segment.elbow('SELECT id, vec FROM bundled', 1, 10, 10)$$,
-		$$SELECT segment.silhouette('SELECT v.id, v.vec, l.cluster FROM bundled v JOIN bundled_labels l USING (id)')$$],
-	:runs);
-INSERT INTO timings
-SELECT 'synthetic', * FROM pg_temp.bench(
-	ARRAY['kmeans_fit', 'elbow', 'silhouette'],
-	ARRAY[
-		$$SELECT segment.kmeans_fit('SELECT id, vec FROM synthetic', 4, 10)$$,
-		$$SELECT count(*) FROM segment.elbow('SELECT id, vec FROM synthetic', 1, 10, 10)$$,
-		$$SELECT segment.silhouette('SELECT v.id, v.vec, l.cluster FROM synthetic v JOIN synthetic_labels l USING (id)')$$],
-	:runs_large);
-\set timings_csv :dir '/segment_timings.csv'
-COPY (SELECT matrix, query, median_ms FROM timings) TO STDOUT WITH (FORMAT csv) \g :timings_csv
-\set inertia_csv :dir '/segment_inertia.csv'
-COPY (SELECT 'bundled', (segment.kmeans_fit('SELECT id, vec FROM bundled', 4, 10)).inertia
-	  UNION ALL
-	  SELECT 'synthetic', (segment.kmeans_fit('SELECT id, vec FROM synthetic', 4, 10)).inertia)
-TO STDOUT WITH (FORMAT csv) \g :inertia_csv

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The clustering benchmarks' scikit-learn side, run by tools/bench.sh.
+"""The clustering benchmarks, run by tools/bench.sh.
 
-Times scikit-learn as its users run it (numpy on the machine's BLAS) on the
-matrices segment was timed on, the same operations with the same k and
-n_init, and prints both medians, the ratios and the targets.  Exits 1 when
-a target is missed.
+Times segment (through psycopg2, in one backend with its default parallel
+workers) and scikit-learn as its users run it (numpy on the machine's
+BLAS, its default threads) in this one process, interleaved: each run
+times every operation on both sides before the next run starts, on the
+matrices tools/bench_clustering.sql made (the same rows on both sides).
+Prints the medians, the ratios and the targets with the CPU and its vector
+width, and exits 1 when a target is missed.
 """
 import csv
 import os
@@ -14,75 +17,111 @@ import time
 import warnings
 
 import numpy as np
+import psycopg2
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_info
 
 warnings.filterwarnings("ignore")
-TARGETS = {"kmeans_fit": 3.0, "elbow": 5.0, "silhouette": 3.0}
-WHAT = {
-    "kmeans_fit": "k-means, k = 4, n_init = 10",
-    "elbow": "elbow, k = 1..10, n_init = 10",
-    "silhouette": "exact silhouette",
+# (matrix, operation): the least ratio of scikit-learn's time to segment's
+TARGETS = {("bundled", "kmeans_fit"): 5.0, ("bundled", "elbow"): 6.0, ("bundled", "silhouette"): 5.0,
+           ("synthetic", "kmeans_fit"): 2.0}
+K = {"bundled": 4, "synthetic": 8}
+SEGMENT_SQL = {
+    "kmeans_fit": "SELECT segment.kmeans_fit('SELECT id, vec FROM {matrix}', {k}, 10)",
+    "elbow": "SELECT count(*) FROM segment.elbow('SELECT id, vec FROM {matrix}', 1, 10, 10)",
+    "silhouette": "SELECT segment.silhouette('SELECT v.id, v.vec, l.cluster FROM {matrix} v "
+                  "JOIN {matrix}_labels l USING (id)')",
 }
 
 
-def median_ms(function, runs, warm_up):
-    """Median wall time of runs calls, in milliseconds."""
-    if warm_up:
-        function()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+def what(name, matrix):
+    """The operation as the table prints it."""
+    return {"kmeans_fit": "k-means, k = %d, n_init = 10" % K[matrix],
+            "elbow": "elbow, k = 1..10, n_init = 10",
+            "silhouette": "exact silhouette"}[name]
+
+
+def cpu():
+    """The CPU's model name and its widest vector extension."""
+    model, flags = "unknown CPU", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    width = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE/other"
+    return "%s, %d cores, %s" % (model, os.cpu_count(), width)
+
+
+def timed_ms(function):
+    """Wall time of one call, in milliseconds."""
+    started = time.perf_counter()
+    function()
+    return (time.perf_counter() - started) * 1000
 
 
 def main():
     directory, runs, runs_large = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    segment = {}
-    with open(os.path.join(directory, "segment_timings.csv")) as f:
-        for matrix, query, ms in csv.reader(f):
-            segment[(matrix, query)] = float(ms)
+    connection = psycopg2.connect("")
+    connection.autocommit = True
+    cursor = connection.cursor()
+    cursor.execute("SET max_parallel_workers_per_gather = 0; SET maintenance_work_mem = '1GB'")
+    cursor.execute("SHOW max_parallel_maintenance_workers")
+    workers = cursor.fetchone()[0]
 
-    segment_inertia = {}
-    with open(os.path.join(directory, "segment_inertia.csv")) as f:
-        for matrix, inertia in csv.reader(f):
-            segment_inertia[matrix] = float(inertia)
+    def segment(sql):
+        cursor.execute(sql)
+        cursor.fetchall()
 
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    print("CPU: %s" % cpu())
+    print("segment: max_parallel_maintenance_workers = %s" % workers)
     if blas:
         print("scikit-learn: numpy on %s %s (%s kernel), %d threads"
               % (blas[0]["internal_api"], blas[0]["version"], blas[0].get("architecture"), blas[0]["num_threads"]))
     missed = []
     quality = []
     print()
-    print("%-10s %-32s %12s %14s %9s %8s" % ("matrix", "operation", "segment ms", "scikit-learn ms", "ratio", "target"))
+    print("%-22s %-30s %11s %15s %8s %8s" % ("matrix", "operation", "segment ms", "scikit-learn ms", "ratio", "target"))
     for matrix, n_runs in (("bundled", runs), ("synthetic", runs_large)):
         data = np.loadtxt(os.path.join(directory, matrix + ".csv"), delimiter=",")
         x = np.ascontiguousarray(data[:, 2:])
         labels = data[:, 1].astype(np.int64)
-        operations = {
-            "kmeans_fit": lambda: KMeans(n_clusters=4, n_init=10, random_state=0).fit(x),
-            "elbow": lambda: [KMeans(n_clusters=k, n_init=10, random_state=0).fit(x) for k in range(1, 11)],
+        k = K[matrix]
+        theirs_ops = {
+            "kmeans_fit": lambda: KMeans(n_clusters=k, n_init=10, random_state=0).fit(x),
+            "elbow": lambda: [KMeans(n_clusters=j, n_init=10, random_state=0).fit(x) for j in range(1, 11)],
             "silhouette": lambda: silhouette_score(x, labels),
         }
-        theirs_inertia = KMeans(n_clusters=4, n_init=10, random_state=0).fit(x).inertia_
-        quality.append("%s: k = 4 inertia, segment %.6g, scikit-learn %.6g (segment %+.3f %%)"
-                       % (matrix, segment_inertia[matrix], theirs_inertia,
-                          100 * (segment_inertia[matrix] / theirs_inertia - 1)))
-        for name, function in operations.items():
-            # a warm-up run only where a run is short
-            theirs = median_ms(function, n_runs, warm_up=(matrix == "bundled"))
-            ours = segment[(matrix, name)]
+        ours_sql = {name: sql.format(matrix=matrix, k=k) for name, sql in SEGMENT_SQL.items()}
+        times = {(side, name): [] for side in ("segment", "scikit-learn") for name in theirs_ops}
+        if matrix == "bundled":
+            # a warm-up of both sides where a run is short
+            for name in theirs_ops:
+                segment(ours_sql[name])
+                theirs_ops[name]()
+        for _ in range(n_runs):
+            for name in theirs_ops:
+                times[("segment", name)].append(timed_ms(lambda: segment(ours_sql[name])))
+                times[("scikit-learn", name)].append(timed_ms(theirs_ops[name]))
+        cursor.execute("SELECT (segment.kmeans_fit('SELECT id, vec FROM %s', %d, 10)).inertia" % (matrix, k))
+        ours_inertia = cursor.fetchone()[0]
+        theirs_inertia = KMeans(n_clusters=k, n_init=10, random_state=0).fit(x).inertia_
+        quality.append("%s: k = %d inertia, segment %.6g, scikit-learn %.6g (segment %+.3f %%)"
+                       % (matrix, k, ours_inertia, theirs_inertia, 100 * (ours_inertia / theirs_inertia - 1)))
+        for name in theirs_ops:
+            ours = statistics.median(times[("segment", name)])
+            theirs = statistics.median(times[("scikit-learn", name)])
             ratio = theirs / ours
-            met = ratio >= TARGETS[name]
-            if not met:
+            target = TARGETS.get((matrix, name))
+            verdict = "" if target is None else "met" if ratio >= target else "MISSED"
+            if verdict == "MISSED":
                 missed.append("%s %s" % (matrix, name))
-            print("%-10s %-32s %12.1f %14.1f %8.2fx %6s %s"
+            print("%-22s %-30s %11.1f %15.1f %7.2fx %8s %s"
                   % ("%s (%d x %d)" % (matrix, x.shape[0], x.shape[1]) if name == "kmeans_fit" else "",
-                     WHAT[name], ours, theirs, ratio, ">= %gx" % TARGETS[name], "met" if met else "MISSED"))
+                     what(name, matrix), ours, theirs, ratio, ">= %gx" % target if target else "-", verdict))
     print()
     for line in quality:
         print(line)
