@@ -56,7 +56,9 @@ def cpu():
 
 
 def timed_ms(function):
-    """Wall time of one call, in milliseconds."""
+    """Wall time of one call, in milliseconds, after a pause that lets the
+    other side's threads (OpenBLAS spins a while after its work) go idle."""
+    time.sleep(0.2)
     started = time.perf_counter()
     function()
     return (time.perf_counter() - started) * 1000
