@@ -18,6 +18,7 @@ OBJS = \
 	src/kmeans.o \
 	src/matching.o \
 	src/metrics.o \
+	src/most_frequent.o \
 	src/model.o \
 	src/parallel.o \
 	src/pca.o \
@@ -61,6 +62,7 @@ REGRESS = \
 	features_errors \
 	features_data \
 	features_parallel \
+	most_frequent \
 	clustering_cases \
 	clustering_errors \
 	clustering_data \

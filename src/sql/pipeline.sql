@@ -322,8 +322,12 @@ BEGIN
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	vector := segment.segmentation_vector_sql(r.country_column IS NOT NULL);
 	vector_values := segment.segmentation_values_sql(r.country_column IS NOT NULL);
+	-- a customer's country is the most frequent of its lines (the first in
+	-- collation order among equally frequent ones, NULLs aside: what
+	-- mode() WITHIN GROUP (ORDER BY country) gives for text), counted in a
+	-- hash table so that the GROUP BY need not sort the lines
 	country := CASE WHEN r.country_column IS NULL THEN 'NULL::text'
-		ELSE format('mode() WITHIN GROUP (ORDER BY %I)::text', r.country_column) END;
+		ELSE format('segment.most_frequent(%I::text)', r.country_column) END;
 	-- the reference time the refresh worked out (segment.segmentation_as_of_sql)
 	as_of := format('%L::timestamp', r.used_as_of);
 
