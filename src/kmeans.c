@@ -1050,10 +1050,11 @@ KMeansModelFinish(KMeansModel *model, int64 rows)
  * Do the runs of one fit per k of ks (n_init runs each) until none is left,
  * keeping each k's best by (inertia, run) in bests[j]: the items come from
  * *next_item, a counter shared with parallel workers, or all of them in
- * order when next_item is NULL.  Item i is run i % n_init of k = ks[i /
- * n_init].  A run's result does not depend on the process that does it,
- * and each k's best is chosen by (inertia, run index), so the models are
- * the same with any number of workers.  bests[j].centroids and .labels must
+ * order when next_item is NULL.  Item i is run i % n_init of k =
+ * ks[n_ks - 1 - i / n_init] (the largest k first, ks ascending).  A run's
+ * result does not depend on the process that does it, and each k's best is
+ * chosen by (inertia, run index), so the models are the same with any
+ * number of workers.  bests[j].centroids and .labels must
  * hold ks[j] × dims and rows values; .run is -1 while no run is done.
  */
 void
@@ -1079,7 +1080,8 @@ KMeansDoRuns(const Matrix *x, const KMeansParams *params, const int *ks, int n_k
 
 		if (item >= total)
 			break;
-		j = (int) (item / params->n_init);
+		/* the largest k first: its runs are the longest, so none is left to the end */
+		j = n_ks - 1 - (int) (item / params->n_init);
 		run = (int) (item % params->n_init);
 		best = &bests[j];
 		CHECK_FOR_INTERRUPTS();

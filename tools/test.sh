@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 install_packages test
 build_and_install
 # pg_cron preloaded for the scheduling test; background workers, as a throwaway
-# cluster's loopback connections would need a password
+# cluster's loopback connections would need a password.  WORKERS=n sets the
+# server's max_parallel_maintenance_workers (PostgreSQL's default, 2, unless
+# given): the results are the same bits with any number.
 pg_virtualenv -v "$PG_MAJOR" -o shared_preload_libraries=pg_cron -o cron.database_name=contrib_regression \
-	-o cron.use_background_workers=on tools/run-tests.sh
+	-o cron.use_background_workers=on -o max_parallel_maintenance_workers="${WORKERS:-2}" tools/run-tests.sh
