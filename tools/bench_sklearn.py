@@ -55,10 +55,13 @@ def cpu():
     return "%s, %d cores, %s" % (model, os.cpu_count(), width)
 
 
-def timed_ms(function):
+def timed_ms(function, warm):
     """Wall time of one call, in milliseconds, after a pause that lets the
-    other side's threads (OpenBLAS spins a while after its work) go idle."""
+    other side's threads (OpenBLAS spins a while after its work) go idle and,
+    when warm, an untimed call that brings the caches and clock back up."""
     time.sleep(0.2)
+    if warm:
+        function()
     started = time.perf_counter()
     function()
     return (time.perf_counter() - started) * 1000
@@ -99,15 +102,12 @@ def main():
         }
         ours_sql = {name: sql.format(matrix=matrix, k=k) for name, sql in SEGMENT_SQL.items()}
         times = {(side, name): [] for side in ("segment", "scikit-learn") for name in theirs_ops}
-        if matrix == "bundled":
-            # a warm-up of both sides where a run is short
-            for name in theirs_ops:
-                segment(ours_sql[name])
-                theirs_ops[name]()
+        # where a run is short, each timed call follows an untimed one
+        warm = matrix == "bundled"
         for _ in range(n_runs):
             for name in theirs_ops:
-                times[("segment", name)].append(timed_ms(lambda: segment(ours_sql[name])))
-                times[("scikit-learn", name)].append(timed_ms(theirs_ops[name]))
+                times[("segment", name)].append(timed_ms(lambda: segment(ours_sql[name]), warm))
+                times[("scikit-learn", name)].append(timed_ms(theirs_ops[name], warm))
         cursor.execute("SELECT (segment.kmeans_fit('SELECT id, vec FROM %s', %d, 10)).inertia" % (matrix, k))
         ours_inertia = cursor.fetchone()[0]
         theirs_inertia = KMeans(n_clusters=k, n_init=10, random_state=0).fit(x).inertia_
