@@ -253,7 +253,7 @@ evaluate(PG_FUNCTION_ARGS)
 		size_datums = palloc(model.k * sizeof(Datum));
 		for (int c = 0; c < model.k; c++)
 			size_datums[c] = Int64GetDatum(sizes[c]);
-		e->sizes = PointerGetDatum(construct_array(size_datums, model.k, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+		e->sizes = PointerGetDatum(construct_array(size_datums, model.k, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		e->smallest_share = (double) smallest / data.x.rows;
 		ks[i] = e->k;
 		inertias[i] = e->inertia;

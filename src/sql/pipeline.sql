@@ -646,13 +646,26 @@ CREATE FUNCTION segment.refresh_segmentation_table(segmentation text, result_tab
 DECLARE
 	query text := segment.segmentation_query(segmentation, result_table);
 	columns text;
+	caller_work_mem text;
 BEGIN
 	EXECUTE format('CREATE TEMP VIEW segment_table_shape AS %s', query);
 	SELECT string_agg(quote_ident(v.attname), ', ' ORDER BY v.attnum) INTO columns
 	FROM pg_attribute v WHERE v.attrelid = 'pg_temp.segment_table_shape'::regclass AND v.attnum > 0;
 	DROP VIEW pg_temp.segment_table_shape;
 	EXECUTE format('DELETE FROM %I.%I', segmentation, result_table);
+	-- the features' GROUP BY customer is a maintenance operation in one
+	-- process (an INSERT runs no parallel workers): its hash table may use
+	-- maintenance_work_mem, as CREATE INDEX does, rather than spill to disk
+	-- at work_mem
+	IF result_table = 'features' AND pg_size_bytes(current_setting('maintenance_work_mem'))
+		> pg_size_bytes(current_setting('work_mem')) THEN
+		caller_work_mem := current_setting('work_mem');
+		PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
+	END IF;
 	EXECUTE format('INSERT INTO %I.%I (%s) SELECT %s FROM (%s) AS q', segmentation, result_table, columns, columns, query);
+	IF caller_work_mem IS NOT NULL THEN
+		PERFORM set_config('work_mem', caller_work_mem, true);
+	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation_table(text, text) IS 'refills one table of a segmentation';
