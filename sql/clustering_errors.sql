@@ -12,6 +12,7 @@ SELECT error_of($$ SELECT segment.kmeans_fit('SELECT id, vec FROM good', 2, tol 
 SELECT error_of($$ SELECT * FROM segment.elbow('SELECT id, vec FROM good', 5, 3) $$);
 SELECT error_of($$ SELECT * FROM segment.elbow('SELECT id, vec FROM good', 0, 3) $$);
 SELECT error_of($$ SELECT * FROM segment.elbow('SELECT id, vec FROM good', 1, 11) $$);
+SELECT error_of($$ SELECT * FROM segment.elbow('SELECT id, vec FROM good', 1, 10, 200000000) $$);
 SELECT error_of($$ SELECT segment.silhouette('SELECT id, vec, cluster FROM good', 1) $$);
 SELECT error_of($$ SELECT segment.pca_fit('SELECT id, vec FROM good', 0) $$);
 SELECT error_of($$ SELECT segment.pca_fit('SELECT id, vec FROM good', 3) $$);

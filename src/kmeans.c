@@ -43,6 +43,9 @@
 #include "kmeans.h"
 #include "random.h"
 
+/* Most runs (n_init times the number of k) of one call */
+#define KMEANS_MAX_RUNS 1000000000
+
 /* Rows between interrupt checks in the per-row loops */
 #define KMEANS_INTERRUPT_ROWS 4096
 
@@ -1124,8 +1127,15 @@ void
 KMeansFitMany(const KMeansData *data, const KMeansParams *params, const int *ks, int n_ks, KMeansModel *models)
 {
 	const Matrix *x = &data->x;
-	KMeansBest *bests = palloc(n_ks * sizeof(KMeansBest));
+	KMeansBest *bests;
 
+	/* the runs are counted in 32 bits, with room for every participant's last take */
+	if ((uint64) n_ks * (uint64) params->n_init > KMEANS_MAX_RUNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many k-means runs: %d values of k times n_init %d is above %d",
+						n_ks, params->n_init, KMEANS_MAX_RUNS)));
+	bests = palloc(n_ks * sizeof(KMeansBest));
 	for (int j = 0; j < n_ks; j++)
 	{
 		KMeansParams one = *params;
