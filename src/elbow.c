@@ -71,7 +71,6 @@ elbow(PG_FUNCTION_ARGS)
 	int			k_max = PG_GETARG_INT32(2);
 	KMeansParams params = KMeansParamsFromArgs(fcinfo, -1, 3, -1, -1, 4);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	SourceOptions options;
 	SourceData	source;
 	KMeansData	data;
 	int			count;
@@ -91,18 +90,8 @@ elbow(PG_FUNCTION_ARGS)
 				 errmsg("k_min (%d) is larger than k_max (%d)", k_min, k_max)));
 
 	SegmentInitMaterializedSRF(fcinfo);
-	/*
-	 * The largest working set of the fits (Hartigan's bounds stop above 32)
-	 * and the labels of every k's model
-	 */
-	options.function = "elbow";
-	options.integer_ids = false;
-	options.clusters = false;
-	options.extra_per_row = KMEANS_EXTRA_PER_ROW(k_min <= KMEANS_HARTIGAN_BOUNDED ? Min(k_max, KMEANS_HARTIGAN_BOUNDED) : k_max) +
-		(Size) (k_max - k_min + 1) * sizeof(int32);
-	options.extra_per_dim = KMEANS_EXTRA_PER_DIM;
-	SourceRead(PG_GETARG_TEXT_PP(0), &options, &source);
-	KMeansPrepare(&source.x, &data);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "elbow", false, KMeansFitsExtraPerRow(k_min, k_max),
+					 KMEANS_EXTRA_PER_DIM, &source, &data);
 	if (k_max > data.x.rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

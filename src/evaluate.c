@@ -95,7 +95,10 @@ EvaluateWarmStart(const KMeansData *data, const KMeansParams *params, const doub
 
 /*
  * Put each row at its nearest centroid (clusters 1 .. k, as kmeans_assign)
- * and count the segments' rows into sizes
+ * and count the segments' rows into sizes.  The fit's own labels are the
+ * nearest centres too, but ties go to the lower number before the clusters
+ * are renumbered canonically; assigning again gives kmeans_assign's labels
+ * exactly, as the pipeline's tables have them.
  */
 static void
 EvaluateAssign(const Matrix *x, const KMeansModel *model, int64 *clusters, int64 *sizes)
@@ -126,7 +129,6 @@ evaluate(PG_FUNCTION_ARGS)
 	int			start_k = 0;
 	int			start_dims = 0;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	SourceOptions options;
 	SourceData	source;
 	KMeansData	data;
 	SourceData	scored;
@@ -176,19 +178,14 @@ evaluate(PG_FUNCTION_ARGS)
 	model_desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsinfo->setDesc, 1)->atttypid, -1));
 
 	/*
-	 * One read: the fits' working memory at the largest k, the labels of
-	 * every k's model, the clusters, and the scores' copies grouped by
-	 * cluster, the silhouette's packed rows and its per-row, per-segment sums
+	 * One read: the fits' memory (KMeansFitsExtraPerRow), the clusters, and
+	 * the scores' copies grouped by cluster, the silhouette's packed rows and
+	 * its per-row, per-segment sums
 	 */
-	options.function = "evaluate";
-	options.integer_ids = false;
-	options.clusters = false;
-	options.extra_per_row = KMEANS_EXTRA_PER_ROW(Min(k_max, KMEANS_HARTIGAN_BOUNDED)) +
-		3 * sizeof(int64) + sizeof(int32) + (Size) k_max * 2 * sizeof(double) +
-		(Size) (k_max - k_min + 1) * sizeof(int32);
-	options.extra_per_dim = KMEANS_EXTRA_PER_DIM + 2 * sizeof(double);
-	SourceRead(PG_GETARG_TEXT_PP(0), &options, &source);
-	KMeansPrepare(&source.x, &data);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "evaluate", false,
+					 KMeansFitsExtraPerRow(k_min, k_max) + 3 * sizeof(int64) + sizeof(int32) +
+					 (Size) k_max * 2 * sizeof(double),
+					 KMEANS_EXTRA_PER_DIM + 2 * sizeof(double), &source, &data);
 	if (k_max > data.x.rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -241,10 +238,8 @@ evaluate(PG_FUNCTION_ARGS)
 		/* the scores need 2 .. rows - 1 segments with rows */
 		e->scored = filled >= 2 && filled <= data.x.rows - 1;
 		if (e->scored)
-		{
-			e->silhouette = SilhouetteOfSource(&scored, sample_size, params.seed);
-			ClusterScoresOfSource(&scored, &e->davies_bouldin, &e->calinski_harabasz);
-		}
+			ClusterScoresOfSource(&scored, sample_size, params.seed,
+								  &e->silhouette, &e->davies_bouldin, &e->calinski_harabasz);
 
 		MemoryContextSwitchTo(outer_context);
 		e->k = model.k;

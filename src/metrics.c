@@ -382,6 +382,22 @@ MetricsCompareRows(const void *a, const void *b, void *arg)
 	return 0;
 }
 
+/* Mean silhouette of grouped rows */
+static double
+SilhouetteMean(const LabeledRows *rows)
+{
+	double	   *silhouettes;
+	double		total = 0.0;
+
+	MetricsCheckLabels(rows, "silhouette");
+	MemoryCheck(MemoryProduct(rows->x.rows, MemoryProduct(rows->n_labels, sizeof(double))), "segment.silhouette");
+	silhouettes = SilhouetteRows(rows);
+	for (int64 i = 0; i < rows->x.rows; i++)
+		total += silhouettes[i];
+	pfree(silhouettes);
+	return total / rows->x.rows;
+}
+
 /*
  * Mean silhouette over all rows, or over a seeded sample of sample_size rows
  * (as scikit-learn's silhouette_score with sample_size).  The sample is
@@ -414,8 +430,7 @@ SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed)
 	LabeledRows rows;
 	int64	   *positions;
 	int64		count;
-	double	   *silhouettes;
-	double		total = 0.0;
+	double		result;
 	int64		n = source->x.rows;
 
 	positions = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
@@ -441,14 +456,9 @@ SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed)
 	}
 	MetricsGroup(source, positions, count, &rows);
 	pfree(positions);
-	MetricsCheckLabels(&rows, "silhouette");
-	MemoryCheck(MemoryProduct(count, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette");
-	silhouettes = SilhouetteRows(&rows);
-	for (int64 i = 0; i < count; i++)
-		total += silhouettes[i];
+	result = SilhouetteMean(&rows);
 	MetricsFreeRows(&rows);
-	pfree(silhouettes);
-	return total / count;
+	return result;
 }
 
 /* silhouette(source, sample_size, seed): the mean silhouette */
@@ -563,25 +573,25 @@ DaviesBouldinOfRows(const LabeledRows *rows)
 				distances_zero = sqrt(SquaredDistance(centroids + (Size) a * dims,
 													  centroids + (Size) b * dims, dims)) <= 1e-8;
 	}
-	if (spread_zero || distances_zero)
-		return 0.0;
-	for (int a = 0; a < L; a++)
-	{
-		double		worst = 0.0;
-
-		CHECK_FOR_INTERRUPTS();
-		for (int b = 0; b < L; b++)
+	/* 0 when all spreads or all centroid distances vanish (scikit-learn) */
+	if (!spread_zero && !distances_zero)
+		for (int a = 0; a < L; a++)
 		{
-			double		distance;
+			double		worst = 0.0;
 
-			if (a == b)
-				continue;
-			distance = sqrt(SquaredDistance(centroids + (Size) a * dims, centroids + (Size) b * dims, dims));
-			if (distance > 0)
-				worst = Max(worst, (spread[a] + spread[b]) / distance);
+			CHECK_FOR_INTERRUPTS();
+			for (int b = 0; b < L; b++)
+			{
+				double		distance;
+
+				if (a == b)
+					continue;
+				distance = sqrt(SquaredDistance(centroids + (Size) a * dims, centroids + (Size) b * dims, dims));
+				if (distance > 0)
+					worst = Max(worst, (spread[a] + spread[b]) / distance);
+			}
+			total += worst;
 		}
-		total += worst;
-	}
 	pfree(centroids);
 	pfree(spread);
 	return total / L;
@@ -645,12 +655,15 @@ calinski_harabasz(PG_FUNCTION_ARGS)
 }
 
 /*
- * Davies-Bouldin and Calinski-Harabasz indexes of rows in memory
- * (source->clusters set), as davies_bouldin and calinski_harabasz of the
- * same rows return them
+ * The mean silhouette (over all rows, or a seeded sample of sample_size as
+ * SilhouetteOfSource draws it), Davies-Bouldin and Calinski-Harabasz
+ * indexes of rows in memory (source->clusters set): what silhouette,
+ * davies_bouldin and calinski_harabasz return for the same rows, with the
+ * rows grouped by cluster once for all three
  */
 void
-ClusterScoresOfSource(const SourceData *source, double *davies_bouldin, double *calinski_harabasz)
+ClusterScoresOfSource(const SourceData *source, int64 sample_size, int64 seed,
+					  double *silhouette, double *davies_bouldin, double *calinski_harabasz)
 {
 	LabeledRows rows;
 	int64	   *positions = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -660,8 +673,12 @@ ClusterScoresOfSource(const SourceData *source, double *davies_bouldin, double *
 		positions[i] = i;
 	MetricsGroup(source, positions, source->x.rows, &rows);
 	pfree(positions);
-	MetricsCheckLabels(&rows, "davies_bouldin");
+	MetricsCheckLabels(&rows, "evaluate");
 	*davies_bouldin = DaviesBouldinOfRows(&rows);
 	*calinski_harabasz = CalinskiHarabaszOfRows(&rows);
+	if (sample_size > 0 && sample_size < source->x.rows)
+		*silhouette = SilhouetteOfSource(source, sample_size, seed);
+	else
+		*silhouette = SilhouetteMean(&rows);
 	MetricsFreeRows(&rows);
 }

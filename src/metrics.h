@@ -17,7 +17,8 @@
 
 extern double SilhouetteScore(text *source, int64 sample_size, int64 seed);
 extern double SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed);
-extern void ClusterScoresOfSource(const SourceData *source, double *davies_bouldin, double *calinski_harabasz);
+extern void ClusterScoresOfSource(const SourceData *source, int64 sample_size, int64 seed,
+								  double *silhouette, double *davies_bouldin, double *calinski_harabasz);
 extern Size SilhouettePackedSize(const Matrix *x);
 extern void SilhouettePackInto(const Matrix *x, double *packed);
 extern int64 SilhouetteChunkStart(int64 tiles, int chunks, int c);

@@ -46,18 +46,36 @@ KMeansParamsFromArgs(FunctionCallInfo fcinfo, int k_arg, int n_init_arg, int max
 	return params;
 }
 
-/* Read a source for k-means and put it in canonical order */
+/*
+ * Memory per row, beyond the source matrix, of fitting every k of k_min ..
+ * k_max together (KMeansFitMany): the largest working set of a fit
+ * (Hartigan's bounds stop above KMEANS_HARTIGAN_BOUNDED) and the labels of
+ * every model beyond the first
+ */
+Size
+KMeansFitsExtraPerRow(int k_min, int k_max)
+{
+	int			largest = k_min <= KMEANS_HARTIGAN_BOUNDED ? Min(k_max, KMEANS_HARTIGAN_BOUNDED) : k_max;
+
+	return KMEANS_EXTRA_PER_ROW(largest) + (Size) (k_max - k_min) * sizeof(int32);
+}
+
+/*
+ * Read a source for k-means, checking that maintenance_work_mem holds it and
+ * extra_per_row and extra_per_dim bytes per row and element besides, and put
+ * it in canonical order
+ */
 void
-KMeansReadSource(text *source, const char *function, bool integer_ids, int k,
-				 SourceData *data, KMeansData *kmeans_data)
+KMeansReadSource(text *source, const char *function, bool integer_ids, Size extra_per_row,
+				 Size extra_per_dim, SourceData *data, KMeansData *kmeans_data)
 {
 	SourceOptions options;
 
 	options.function = function;
 	options.integer_ids = integer_ids;
 	options.clusters = false;
-	options.extra_per_row = KMEANS_EXTRA_PER_ROW(k);
-	options.extra_per_dim = KMEANS_EXTRA_PER_DIM;
+	options.extra_per_row = extra_per_row;
+	options.extra_per_dim = extra_per_dim;
 	SourceRead(source, &options, data);
 	KMeansPrepare(&data->x, kmeans_data);
 }
@@ -141,7 +159,8 @@ kmeans_fit(PG_FUNCTION_ARGS)
 	KMeansData data;
 	KMeansModel model;
 
-	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans_fit", false, params.k, &source, &data);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans_fit", false, KMeansFitsExtraPerRow(params.k, params.k),
+					 KMEANS_EXTRA_PER_DIM, &source, &data);
 	KMeansFit(&data, &params, &model);
 	PG_RETURN_DATUM(KMeansModelToDatum(fcinfo, &model, &params));
 }
@@ -169,7 +188,8 @@ kmeans_fit_from(PG_FUNCTION_ARGS)
 	params.tol = KMEANS_DEFAULT_TOL;
 	params.seed = 0;
 	KMeansCheckParams(&params, PG_INT64_MAX);
-	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans_fit_from", false, k, &source, &data);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans_fit_from", false, KMeansFitsExtraPerRow(k, k),
+					 KMEANS_EXTRA_PER_DIM, &source, &data);
 	if (data.x.cols != dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -190,7 +210,8 @@ kmeans(PG_FUNCTION_ARGS)
 	KMeansModel model;
 
 	SegmentInitMaterializedSRF(fcinfo);
-	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans", true, params.k, &source, &data);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "kmeans", true, KMeansFitsExtraPerRow(params.k, params.k),
+					 KMEANS_EXTRA_PER_DIM, &source, &data);
 	KMeansFit(&data, &params, &model);
 
 	for (int64 s = 0; s < data.x.rows; s++)

@@ -30,8 +30,9 @@ typedef struct ModelCentroids
 
 extern KMeansParams KMeansParamsFromArgs(FunctionCallInfo fcinfo, int k_arg, int n_init_arg,
 										 int max_iter_arg, int tol_arg, int seed_arg);
-extern void KMeansReadSource(text *source, const char *function, bool integer_ids, int k,
-							 SourceData *data, KMeansData *kmeans_data);
+extern Size KMeansFitsExtraPerRow(int k_min, int k_max);
+extern void KMeansReadSource(text *source, const char *function, bool integer_ids, Size extra_per_row,
+							 Size extra_per_dim, SourceData *data, KMeansData *kmeans_data);
 extern void KMeansModelFromDatum(HeapTupleHeader model, ModelCentroids *out);
 extern Datum KMeansModelToDatumDesc(TupleDesc tupdesc, const KMeansModel *model, const KMeansParams *params);
 

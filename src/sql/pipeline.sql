@@ -573,6 +573,22 @@ END
 $function$;
 COMMENT ON FUNCTION segment.comment_segmentation_tables(text) IS 'comments on the tables of a segmentation and their columns';
 
+-- The output columns of a query, in order, with their types (read from a
+-- temporary view of it, which is dropped again)
+CREATE FUNCTION segment.query_columns(query text)
+	RETURNS TABLE (ordinal integer, column_name name, column_type text)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	EXECUTE format('CREATE TEMP VIEW segment_table_shape AS %s', query);
+	RETURN QUERY SELECT v.attnum::integer, v.attname, format_type(v.atttypid, v.atttypmod)
+		FROM pg_attribute v WHERE v.attrelid = 'pg_temp.segment_table_shape'::regclass AND v.attnum > 0;
+	DROP VIEW pg_temp.segment_table_shape;
+END
+$function$;
+COMMENT ON FUNCTION segment.query_columns(text) IS 'the output columns of a query, in order, with their types';
+
 -- Create the tables of a registered segmentation that are missing, empty,
 -- with their unique keys and comments, and add the columns a table lacks
 -- (a segmentation made by an earlier version); returns the tables created
@@ -613,18 +629,15 @@ BEGIN
 			CONTINUE;
 		END IF;
 		-- the columns the query gives and the table lacks
-		EXECUTE format('CREATE TEMP VIEW segment_table_shape AS %s', segment.segmentation_query(segmentation, result_table));
 		FOR missing IN
-			SELECT v.attname, format_type(v.atttypid, v.atttypmod) AS type FROM pg_attribute v
-			WHERE v.attrelid = 'pg_temp.segment_table_shape'::regclass AND v.attnum > 0
-				AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = format('%I.%I', segmentation, result_table)::regclass
-								AND a.attname = v.attname AND NOT a.attisdropped)
-			ORDER BY v.attnum
+			SELECT q.column_name, q.column_type FROM segment.query_columns(segment.segmentation_query(segmentation, result_table)) AS q
+			WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = format('%I.%I', segmentation, result_table)::regclass
+							  AND a.attname = q.column_name AND NOT a.attisdropped)
+			ORDER BY q.ordinal
 		LOOP
-			EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s', segmentation, result_table, missing.attname, missing.type);
+			EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s', segmentation, result_table, missing.column_name, missing.column_type);
 			changed := true;
 		END LOOP;
-		DROP VIEW pg_temp.segment_table_shape;
 	END LOOP;
 	IF changed THEN
 		PERFORM segment.comment_segmentation_tables(segmentation);
@@ -648,10 +661,8 @@ DECLARE
 	columns text;
 	caller_work_mem text;
 BEGIN
-	EXECUTE format('CREATE TEMP VIEW segment_table_shape AS %s', query);
-	SELECT string_agg(quote_ident(v.attname), ', ' ORDER BY v.attnum) INTO columns
-	FROM pg_attribute v WHERE v.attrelid = 'pg_temp.segment_table_shape'::regclass AND v.attnum > 0;
-	DROP VIEW pg_temp.segment_table_shape;
+	SELECT string_agg(quote_ident(q.column_name), ', ' ORDER BY q.ordinal) INTO columns
+	FROM segment.query_columns(query) AS q;
 	EXECUTE format('DELETE FROM %I.%I', segmentation, result_table);
 	-- the features' GROUP BY customer is a maintenance operation in one
 	-- process (an INSERT runs no parallel workers): its hash table may use
@@ -1077,8 +1088,8 @@ BEGIN
 	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
 		owner = segment.segmentation_owner(s.schema, s.owner)::regrole
 	WHERE s.name = segmentation;
-	-- a segmentation made by an earlier version gets the tables and
-	-- columns it lacks
+	-- a new segmentation gets its tables; one made by an earlier version
+	-- the tables and columns it lacks
 	PERFORM segment.complete_segmentation_tables(segmentation);
 	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
 
@@ -1198,7 +1209,7 @@ BEGIN
 		-- a row of another role's, hidden by row-level security
 		PERFORM segment.raise_segmentation_exists(segmentation);
 	END;
-	PERFORM segment.complete_segmentation_tables(segmentation);
+	-- (the refresh creates the tables)
 	PERFORM segment.refresh_segmentation(segmentation);
 END
 $function$;
