@@ -44,6 +44,7 @@ SQL_SOURCES = \
 	$(PIPELINE_SQL_SOURCES)
 PIPELINE_SQL_SOURCES = \
 	src/sql/registry_access.sql \
+	src/sql/marketing.sql \
 	src/sql/pipeline.sql \
 	src/sql/labels.sql \
 	src/sql/plots.sql \

@@ -42,3 +42,23 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION segment.segmentation_labels(double precision[], boolean) IS 'readable, unique names of clusters from their centroids';
+
+-- The automatic labels of a segmentation's clusters from their centroids.
+-- The notebook recipe's centroids are z-scores of the raw features in
+-- another order: they are read in the rfm recipe's order (recency,
+-- invoices, per hour, per day, per month, per year, total, average, time
+-- between), without a domestic flag.
+CREATE FUNCTION segment.segmentation_automatic_labels(r segment.segmentations, centroids double precision[])
+	RETURNS text[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE WHEN r.recipe = 'notebook' THEN
+		segment.segmentation_labels((
+			SELECT array_agg(ARRAY[centroids[c][1], centroids[c][2], centroids[c][8], centroids[c][7], centroids[c][6],
+				centroids[c][9], centroids[c][3], centroids[c][4], centroids[c][5]] ORDER BY c)
+			FROM generate_series(1, array_length(centroids, 1)) AS c), false)
+	ELSE segment.segmentation_labels(centroids, r.country_column IS NOT NULL) END
+	$$;
+COMMENT ON FUNCTION segment.segmentation_automatic_labels(segment.segmentations, double precision[]) IS
+	'the automatic labels of the clusters of registry row r from their centroids';

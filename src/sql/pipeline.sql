@@ -248,33 +248,93 @@ CREATE FUNCTION segment.segmentation_as_of_sql(r segment.segmentations)
 COMMENT ON FUNCTION segment.segmentation_as_of_sql(segment.segmentations) IS
 	'SQL of the reference time of recency of registry row r';
 
--- The SQL of a customer's raw clustering vector, for features row f and registry row r
-CREATE FUNCTION segment.segmentation_vector_sql(with_country boolean)
+-- The SQL of a customer's clustering features in original units (profiles
+-- and boxplots; the notebook recipe's one-hot countries are left out), in
+-- the order of segmentations.features
+CREATE FUNCTION segment.segmentation_values_sql(recipe text, with_country boolean)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT 'segment.rfm_vector(f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, '
+	SELECT CASE WHEN recipe = 'notebook' THEN
+		'ARRAY[coalesce(f.recency_days, 0), f.invoices, coalesce(f.total_amount, 0), coalesce(f.avg_invoice_amount, 0), '
+		|| 'coalesce(f.mean_days_between, 0), coalesce(f.invoices_per_month, 0), coalesce(f.invoices_per_day, 0), '
+		|| 'coalesce(f.invoices_per_hour, 0), coalesce(f.invoices_per_year, 0)]::double precision[]'
+	ELSE
+		'ARRAY[f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, f.invoices_per_month, '
+		|| 'f.invoices_per_year, f.total_amount, f.avg_invoice_amount, coalesce(f.mean_days_between, f.recency_days)'
+		|| CASE WHEN with_country THEN ', coalesce(f.country = r.domestic_country, false)::integer' ELSE '' END
+		|| ']::double precision[]'
+	END
+	$$;
+COMMENT ON FUNCTION segment.segmentation_values_sql(text, boolean) IS 'SQL of the clustering features in original units of features row f under registry row r';
+
+-- The SQL of a customer's raw clustering vector, for features row f and
+-- registry row r (r.domestic_country, r.amount_unit, r.categories).  The
+-- notebook recipe is the seed notebook's: nine raw features, a missing value
+-- (a customer without a purchase has no recency) counted as 0, then one-hot
+-- countries.
+CREATE FUNCTION segment.segmentation_vector_sql(recipe text, with_country boolean)
+	RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE WHEN recipe = 'notebook' THEN
+		segment.segmentation_values_sql(recipe, false)
+		|| CASE WHEN with_country THEN ' || segment.one_hot(f.country, r.categories)' ELSE '' END
+	ELSE
+		'segment.rfm_vector(f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, '
 		|| 'f.invoices_per_month, f.invoices_per_year, f.total_amount, f.avg_invoice_amount, f.mean_days_between, '
 		|| 'r.amount_unit)'
 		|| CASE WHEN with_country
 			THEN ' || ARRAY[coalesce(f.country = r.domestic_country, false)::integer::double precision]'
 			ELSE '' END
+	END
 	$$;
-COMMENT ON FUNCTION segment.segmentation_vector_sql(boolean) IS 'SQL of the raw clustering vector of features row f under registry row r';
+COMMENT ON FUNCTION segment.segmentation_vector_sql(text, boolean) IS 'SQL of the raw clustering vector of features row f under registry row r';
 
--- The SQL of a customer's clustering features in original units (the boxplots)
-CREATE FUNCTION segment.segmentation_values_sql(with_country boolean)
+-- The SQL of the condition on features row f of a customer who is clustered:
+-- one with a purchase (rfm), or any customer with a line used (notebook)
+CREATE FUNCTION segment.segmentation_clustered_sql(recipe text)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT 'ARRAY[f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, f.invoices_per_month, '
-		|| 'f.invoices_per_year, f.total_amount, f.avg_invoice_amount, coalesce(f.mean_days_between, f.recency_days)'
-		|| CASE WHEN with_country THEN ', coalesce(f.country = r.domestic_country, false)::integer' ELSE '' END
-		|| ']::double precision[]'
+	SELECT CASE WHEN recipe = 'notebook' THEN 'f.lines > 0' ELSE 'f.invoices > 0' END
 	$$;
-COMMENT ON FUNCTION segment.segmentation_values_sql(boolean) IS 'SQL of the clustering features in original units of features row f under registry row r';
+COMMENT ON FUNCTION segment.segmentation_clustered_sql(text) IS 'SQL of the condition on features row f of a clustered customer';
+
+-- The clustering features of a recipe, in vector order (the profiles have
+-- a mean and a mean z-score of each, the boxplots a box)
+CREATE FUNCTION segment.segmentation_features(recipe text, with_country boolean)
+	RETURNS text[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE WHEN recipe = 'notebook' THEN
+		ARRAY['recency_days', 'invoices', 'total_amount', 'avg_invoice_amount', 'mean_days_between',
+			  'invoices_per_month', 'invoices_per_day', 'invoices_per_hour', 'invoices_per_year']
+	ELSE
+		ARRAY['recency_days', 'invoices', 'invoices_per_hour', 'invoices_per_day', 'invoices_per_month',
+			  'invoices_per_year', 'total_amount', 'avg_invoice_amount', 'mean_days_between']
+		|| CASE WHEN with_country THEN ARRAY['domestic'] ELSE '{}'::text[] END
+	END
+	$$;
+COMMENT ON FUNCTION segment.segmentation_features(text, boolean) IS
+	'the clustering features of a recipe, in vector order (without the notebook recipe''s one-hot countries)';
+
+-- The names of the elements of a segmentation's vectors: its features, then
+-- the notebook recipe's one-hot countries
+CREATE FUNCTION segment.segmentation_dimensions(r segment.segmentations)
+	RETURNS text[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT r.features || coalesce(ARRAY(SELECT 'country: ' || c FROM unnest(r.categories) WITH ORDINALITY AS u (c, i) ORDER BY i),
+		'{}'::text[])
+	$$;
+COMMENT ON FUNCTION segment.segmentation_dimensions(segment.segmentations) IS
+	'the names of the elements of the vectors of registry row r: its features, then one-hot countries';
 
 -- The per-customer silhouettes of a segmentation: none (NULL in the
 -- assignments) when the customers fill fewer than two segments or every
@@ -318,10 +378,12 @@ DECLARE
 	feature text;
 	position integer;
 	profile_columns text := '';
+	clustered text;
 BEGIN
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
-	vector := segment.segmentation_vector_sql(r.country_column IS NOT NULL);
-	vector_values := segment.segmentation_values_sql(r.country_column IS NOT NULL);
+	vector := segment.segmentation_vector_sql(r.recipe, r.country_column IS NOT NULL);
+	vector_values := segment.segmentation_values_sql(r.recipe, r.country_column IS NOT NULL);
+	clustered := segment.segmentation_clustered_sql(r.recipe);
 	-- a customer's country is the most frequent of its lines (the first in
 	-- collation order among equally frequent ones, NULLs aside: what
 	-- mode() WITHIN GROUP (ORDER BY country) gives for text), counted in a
@@ -332,13 +394,24 @@ BEGIN
 	as_of := format('%L::timestamp', r.used_as_of);
 
 	IF result_table = 'features' THEN
+		-- with the RFM scores of the customers with a purchase
+		-- (segment.rfm_quintile: ties share their score)
 		RETURN format($sql$
-		SELECT c.customer AS customer_id, c.country,
-			extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
-			(c.f).*
-		FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$s, %6$I, %8$I) AS f
-			  FROM %2$s WHERE %3$I IS NOT NULL %10$s GROUP BY %3$I) AS c,
-			(SELECT %9$s AS as_of) AS a $sql$,
+		SELECT s.*, s.r_score::text || s.f_score::text || s.m_score::text AS rfm_score,
+			segment.rfm_segment(s.r_score, s.f_score) AS rfm_segment
+		FROM (SELECT q.*,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(
+					rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.recency_days DESC), count(*) OVER (PARTITION BY q.invoices > 0)) END AS r_score,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(
+					rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.invoices), count(*) OVER (PARTITION BY q.invoices > 0)) END AS f_score,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(
+					rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.total_amount), count(*) OVER (PARTITION BY q.invoices > 0)) END AS m_score
+			  FROM (SELECT c.customer AS customer_id, c.country,
+						extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
+						(c.f).*
+					FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$s, %6$I, %8$I) AS f
+						  FROM %2$s WHERE %3$I IS NOT NULL %10$s GROUP BY %3$I) AS c,
+						(SELECT %9$s AS as_of) AS a) AS q) AS s $sql$,
 		segmentation, r.source, r.customer_column, r.invoice_column, segment.segmentation_time_sql(r), r.quantity_column,
 		country, r.price_column, as_of,
 		-- an explicit as_of is a cut-off: later lines are not used
@@ -351,22 +424,22 @@ BEGIN
 	silhouette_source := format(
 		'SELECT id, vec, segment.kmeans_assign(vec, model) FROM ('
 		'SELECT row_number() OVER (ORDER BY f.customer_id) AS id, segment.scale(%2$s, r.model_scaler) AS vec, '
-		'r.model, md5(f.customer_id::text) AS draw FROM %1$I.features f, %3$s r WHERE f.invoices > 0) AS c '
+		'r.model, md5(f.customer_id::text) AS draw FROM %1$I.features f, %3$s r WHERE %5$s) AS c '
 		'ORDER BY draw LIMIT least(segment.silhouette_limit(), '
-		'(SELECT fitted_rows FROM segment.segmentations WHERE name = %4$L))', segmentation, vector, registry, segmentation);
+		'(SELECT fitted_rows FROM segment.segmentations WHERE name = %4$L))', segmentation, vector, registry, segmentation, clustered);
 	IF result_table = 'assignments' THEN
 		RETURN format($sql$
 		WITH r AS MATERIALIZED %2$s,
 		v AS (SELECT f.customer_id, row_number() OVER (ORDER BY f.customer_id) AS row_id,
 				 segment.scale(%3$s, r.model_scaler) AS vec
-			  FROM %1$I.features f, r WHERE f.invoices > 0),
+			  FROM %1$I.features f, r WHERE %5$s),
 		s AS (SELECT * FROM segment.segmentation_silhouettes(%4$L))
 		SELECT f.customer_id, segment.kmeans_assign(v.vec, r.model) AS cluster,
 			segment.kmeans_distance(v.vec, r.model) AS distance, s.silhouette,
 			(segment.pca_transform(v.vec, r.pca))[1] AS pc1,
 			(segment.pca_transform(v.vec, r.pca))[2] AS pc2
 		FROM %1$I.features f CROSS JOIN r LEFT JOIN v USING (customer_id) LEFT JOIN s ON s.id = v.row_id $sql$,
-		segmentation, registry, vector, silhouette_source);
+		segmentation, registry, vector, silhouette_source, clustered);
 	END IF;
 
 	FOR feature, position IN SELECT * FROM unnest(r.features) WITH ORDINALITY LOOP
@@ -376,13 +449,23 @@ BEGIN
 	IF result_table = 'profiles' THEN
 		RETURN format($sql$
 		WITH r AS MATERIALIZED %2$s,
-		m AS (SELECT a.cluster, r.labels[a.cluster] AS label, %4$s AS value, segment.scale(%3$s, r.scaler) AS z
+		m AS (SELECT a.cluster, r.labels[a.cluster] AS label, %4$s AS value, segment.scale(%3$s, r.scaler) AS z,
+				f.total_amount, f.r_score, f.f_score, f.m_score
 			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
-			  WHERE a.cluster IS NOT NULL)
-		SELECT m.cluster, min(m.label) AS label, count(*) AS customers,
-			count(*)::double precision / sum(count(*)) OVER () AS share %5$s,
-			CASE WHEN min(r.user_labels[m.cluster]) IS NULL THEN 'automatic' ELSE 'user' END AS label_source
-		FROM m CROSS JOIN r GROUP BY m.cluster $sql$,
+			  WHERE a.cluster IS NOT NULL),
+		p AS (SELECT m.cluster, min(m.label) AS label, count(*) AS customers,
+				count(*)::double precision / sum(count(*)) OVER () AS share %5$s,
+				CASE WHEN min(r.user_labels[m.cluster]) IS NULL THEN 'automatic' ELSE 'user' END AS label_source,
+				coalesce(sum(m.total_amount), 0) AS revenue,
+				avg(m.r_score)::double precision AS r_score_mean, avg(m.f_score)::double precision AS f_score_mean,
+				avg(m.m_score)::double precision AS m_score_mean
+			  FROM m CROSS JOIN r GROUP BY m.cluster),
+		-- the named group of the segment's mean scores, rounded half up
+		g AS (SELECT p.*, p.revenue / nullif(sum(p.revenue) OVER (), 0) AS revenue_share,
+				segment.rfm_segment(floor(p.r_score_mean + 0.5)::integer, floor(p.f_score_mean + 0.5)::integer) AS rfm_segment
+			  FROM p)
+		SELECT g.*, segment.rfm_action(g.rfm_segment, floor(g.m_score_mean + 0.5)::integer) AS action
+		FROM g $sql$,
 		segmentation, registry, vector, vector_values, profile_columns);
 	END IF;
 
@@ -428,7 +511,7 @@ BEGIN
 		SELECT c.component, (r.pca).explained_variance_ratio[c.component] AS explained_variance_ratio,
 			u.feature, (r.pca).components[c.component][u.j] AS loading
 		FROM r, generate_series(1, array_length((r.pca).explained_variance_ratio, 1)) AS c (component),
-			unnest(r.features) WITH ORDINALITY AS u (feature, j) $sql$, segmentation, registry);
+			unnest(segment.segmentation_dimensions(r)) WITH ORDINALITY AS u (feature, j) $sql$, segmentation, registry);
 	END IF;
 
 	IF result_table = 'model' THEN
@@ -481,6 +564,11 @@ BEGIN
 			('features', 'customer_id', 'the customer'),
 			('features', 'country', 'the customer''s most frequent country'),
 			('features', 'recency_days', 'days from the last purchase to the reference time (model.as_of)'),
+			('features', 'r_score', 'recency score 1..5 among the customers with a purchase (5 = the most recent fifth; equal recencies share a score); NULL without a purchase'),
+			('features', 'f_score', 'frequency score 1..5 by invoices among the customers with a purchase (equal counts share a score); NULL without a purchase'),
+			('features', 'm_score', 'monetary score 1..5 by total_amount among the customers with a purchase (equal amounts share a score); NULL without a purchase'),
+			('features', 'rfm_score', 'the three scores as digits, recency first (''545'')'),
+			('features', 'rfm_segment', 'named RFM group of r_score and f_score (Champions, Loyal, Potential loyalists, New customers, Promising, Need attention, About to sleep, At risk, Cannot lose them, Hibernating, Lost)'),
 			('assignments', NULL, 'one row per customer: segment, distance to its centre, silhouette and PCA coordinates; NULL for customers without purchases'),
 			('assignments', 'customer_id', 'the customer'),
 			('assignments', 'cluster', 'segment number (profiles.cluster)'),
@@ -493,6 +581,13 @@ BEGIN
 			('profiles', 'label', 'readable name of the segment, unique in the segmentation'),
 			('profiles', 'customers', 'customers in the segment'),
 			('profiles', 'share', 'share of the clustered customers in the segment'),
+			('profiles', 'revenue', 'sum of total_amount (net of returns) of the segment''s customers, in the currency of the prices'),
+			('profiles', 'revenue_share', 'share of the revenue of all clustered customers (the shares add up to 1; NULL when that revenue is 0)'),
+			('profiles', 'r_score_mean', 'mean recency score (1..5) of the segment''s customers with a purchase'),
+			('profiles', 'f_score_mean', 'mean frequency score (1..5) of the segment''s customers with a purchase'),
+			('profiles', 'm_score_mean', 'mean monetary score (1..5) of the segment''s customers with a purchase'),
+			('profiles', 'rfm_segment', 'named RFM group of the segment''s mean recency and frequency scores, rounded half up'),
+			('profiles', 'action', 'suggested marketing action for the segment, from its RFM group and spending (rules in the README)'),
 			('elbow', NULL, 'one row per candidate number of segments: inertia and scores; is_chosen marks the k of the model'),
 			('elbow', 'k', 'number of segments'),
 			('elbow', 'inertia', 'k-means inertia (sum of squared distances to the centres)'),
@@ -741,6 +836,7 @@ DECLARE
 	distinct_customers bigint;
 	fit_rows bigint;
 	fingerprint numeric;
+	previous_categories text[];
 BEGIN
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	-- the most common country is "domestic" (a customer whose country is
@@ -749,6 +845,15 @@ BEGIN
 		EXECUTE format('SELECT country FROM %I.features WHERE invoices > 0 AND country IS NOT NULL
 						GROUP BY country ORDER BY count(*) DESC, country LIMIT 1', segmentation)
 			INTO r.domestic_country;
+	END IF;
+	-- the notebook recipe's one-hot countries: those of the clustered
+	-- customers, in collation order (pandas.get_dummies sorts them too)
+	previous_categories := r.categories;
+	r.categories := NULL;
+	IF r.recipe = 'notebook' AND r.country_column IS NOT NULL THEN
+		EXECUTE format('SELECT coalesce(array_agg(DISTINCT f.country ORDER BY f.country), ''{}'') FROM %I.features f
+						WHERE %s AND f.country IS NOT NULL', segmentation, segment.segmentation_clustered_sql(r.recipe))
+			INTO r.categories;
 	END IF;
 	-- amounts are counted in typical invoices (the median average invoice
 	-- amount at the first fit, kept since), so the unit of the prices does
@@ -759,20 +864,22 @@ BEGIN
 			INTO r.amount_unit;
 		r.amount_unit := coalesce(nullif(r.amount_unit, 0), 1);
 	END IF;
-	UPDATE segment.segmentations s SET domestic_country = r.domestic_country, amount_unit = r.amount_unit
+	UPDATE segment.segmentations s SET domestic_country = r.domestic_country, amount_unit = r.amount_unit,
+		categories = r.categories
 	WHERE s.name = segmentation;
 
-	-- the raw vectors of the customers with a purchase
-	vector := segment.segmentation_vector_sql(r.country_column IS NOT NULL);
+	-- the raw vectors of the customers clustered (with a purchase, or any
+	-- line for the notebook recipe)
+	vector := segment.segmentation_vector_sql(r.recipe, r.country_column IS NOT NULL);
 	IF to_regclass('pg_temp.segment_refresh_vectors') IS NOT NULL THEN
 		DROP TABLE pg_temp.segment_refresh_vectors;
 	END IF;
 	EXECUTE format('CREATE TEMP TABLE segment_refresh_vectors AS
 					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %s AS raw,
 						NULL::double precision[] AS vec, NULL::integer AS cluster, true AS in_fit
-					FROM %I.features f, (SELECT $1 AS domestic_country, $2 AS amount_unit) r
-					WHERE f.invoices > 0', vector, segmentation)
-		USING r.domestic_country, r.amount_unit;
+					FROM %I.features f, (SELECT $1 AS domestic_country, $2 AS amount_unit, $3 AS categories) r
+					WHERE %s', vector, segmentation, segment.segmentation_clustered_sql(r.recipe))
+		USING r.domestic_country, r.amount_unit, r.categories;
 	SELECT count(*) INTO n FROM pg_temp.segment_refresh_vectors;
 	IF n < 3 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
@@ -796,9 +903,10 @@ BEGIN
 
 	-- standardize; the domestic flag is only centred, so it weighs like one
 	-- standard deviation of a numeric feature and rare countries cannot dominate
+	-- (the notebook recipe standardizes every column, as StandardScaler does)
 	new_scaler := (SELECT segment.scaler_fit(v.raw) FROM pg_temp.segment_refresh_vectors v);
 	new_model_scaler := new_scaler;
-	IF r.country_column IS NOT NULL THEN
+	IF r.country_column IS NOT NULL AND r.recipe = 'rfm' THEN
 		new_model_scaler.scale[10] := 1;
 	END IF;
 	UPDATE pg_temp.segment_refresh_vectors SET vec = segment.scale(raw, new_model_scaler);
@@ -818,7 +926,10 @@ BEGIN
 	-- the previous centroids in the new standardized space: the warm start
 	-- of the previous k, and what the new clusters are matched to
 	dims := array_length(new_model_scaler.mean, 1);
-	IF r.model IS NOT NULL AND (r.model).dims = dims AND r.model_scaler IS NOT NULL THEN
+	-- (not across a change of recipe or of the one-hot countries: the
+	-- elements would mean something else)
+	IF r.model IS NOT NULL AND (r.model).dims = dims AND r.model_scaler IS NOT NULL
+		AND r.model_recipe = r.recipe AND r.categories IS NOT DISTINCT FROM previous_categories THEN
 		-- (a damaged stored model raises its error here)
 		PERFORM segment.kmeans_assign(array_fill(0::double precision, ARRAY[dims]), r.model);
 		previous_k := (r.model).k;
@@ -833,6 +944,7 @@ BEGIN
 	-- the same k and seed, keeps its model: every customer keeps its segment
 	SELECT sum(hashtextextended(v.raw::text, v.id)::numeric) INTO fingerprint FROM pg_temp.segment_refresh_vectors v;
 	IF r.model IS NOT NULL AND fingerprint = r.fit_fingerprint AND new_model_scaler = r.model_scaler
+		AND r.model_recipe = r.recipe AND r.categories IS NOT DISTINCT FROM previous_categories
 		AND r.fitted_rows = fit_rows AND (r.model).seed = r.seed AND (r.k IS NULL OR r.k = (r.model).k) THEN
 		UPDATE segment.segmentations s SET fitted_at = clock_timestamp(), customers_clustered = n, renumbering = NULL
 		WHERE s.name = segmentation;
@@ -932,9 +1044,9 @@ BEGIN
 		model = new_model,
 		pca = segment.pca_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', least(2, dims)),
 		user_labels = new_user_labels,
-		labels = segment.final_labels(segment.segmentation_labels((new_model).centroids, r.country_column IS NOT NULL),
-									  new_user_labels),
+		labels = segment.final_labels(segment.segmentation_automatic_labels(r, (new_model).centroids), new_user_labels),
 		customers_clustered = n,
+		model_recipe = r.recipe,
 		fitted_rows = fit_rows,
 		fit_fingerprint = fingerprint
 	WHERE s.name = segmentation;
@@ -1053,6 +1165,11 @@ BEGIN
 			MESSAGE = format('segmentation "%s" has no model to assign with', segmentation),
 			HINT = 'Refresh it with refit => true first.';
 	END IF;
+	IF NOT refit AND r.model_recipe IS DISTINCT FROM r.recipe THEN
+		RAISE EXCEPTION USING ERRCODE = '55000',
+			MESSAGE = format('segmentation "%s" has recipe %s, its model was fitted with recipe %s', segmentation, r.recipe, r.model_recipe),
+			HINT = 'Refresh it with refit => true first.';
+	END IF;
 	-- the refresh runs as the segmentation's owner, as REFRESH MATERIALIZED
 	-- VIEW runs as the view's: what the owner attached to its tables or its
 	-- source never runs with the rights of another role that refreshes
@@ -1097,7 +1214,8 @@ BEGIN
 		PERFORM segment.fit_segmentation(segmentation);
 	ELSE
 		-- the stored scaler and model assign every customer, new ones too
-		EXECUTE format('SELECT count(*) FROM %I.features WHERE invoices > 0', segmentation) INTO r.customers_clustered;
+		EXECUTE format('SELECT count(*) FROM %I.features f WHERE %s', segmentation, segment.segmentation_clustered_sql(r.recipe))
+			INTO r.customers_clustered;
 		UPDATE segment.segmentations s SET customers_clustered = r.customers_clustered, renumbering = NULL
 		WHERE s.name = segmentation;
 	END IF;
@@ -1147,7 +1265,7 @@ CREATE FUNCTION segment.create_segmentation(name text, source regclass, k intege
 		customer_column name DEFAULT 'customer_id', invoice_column name DEFAULT 'invoice_no',
 		time_column name DEFAULT 'invoice_date', quantity_column name DEFAULT 'quantity',
 		price_column name DEFAULT 'unit_price', country_column name DEFAULT 'country',
-		as_of timestamp DEFAULT NULL, seed bigint DEFAULT 0)
+		as_of timestamp DEFAULT NULL, seed bigint DEFAULT 0, recipe text DEFAULT 'rfm')
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1164,6 +1282,7 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', k);
 	END IF;
 	PERFORM segment.check_as_of(as_of);
+	PERFORM segment.check_recipe(recipe);
 	PERFORM segment.check_source_column(source, 'customer_column', customer_column);
 	PERFORM segment.check_source_column(source, 'invoice_column', invoice_column);
 	PERFORM segment.check_source_column(source, 'time_column', time_column);
@@ -1196,15 +1315,13 @@ BEGIN
 		format('segmentation %s of %s, made by segment.create_segmentation', segmentation, source));
 	BEGIN
 		INSERT INTO segment.segmentations (name, schema, source, source_name, k, customer_column, invoice_column, time_column,
-			quantity_column, price_column, country_column, as_of, seed, time_zone, features)
+			quantity_column, price_column, country_column, as_of, seed, time_zone, features, recipe)
 		VALUES (segmentation, to_regnamespace(quote_ident(segmentation)), source,
 			(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			 WHERE c.oid = source),
 			k, customer_column, invoice_column, time_column,
 			quantity_column, price_column, country_column, as_of, seed, current_setting('TimeZone'),
-			ARRAY['recency_days', 'invoices', 'invoices_per_hour', 'invoices_per_day', 'invoices_per_month',
-				  'invoices_per_year', 'total_amount', 'avg_invoice_amount', 'mean_days_between']
-			|| CASE WHEN country_column IS NULL THEN '{}'::text[] ELSE ARRAY['domestic'] END);
+			segment.segmentation_features(recipe, country_column IS NOT NULL), recipe);
 	EXCEPTION WHEN unique_violation THEN
 		-- a row of another role's, hidden by row-level security
 		PERFORM segment.raise_segmentation_exists(segmentation);
@@ -1213,7 +1330,7 @@ BEGIN
 	PERFORM segment.refresh_segmentation(segmentation);
 END
 $function$;
-COMMENT ON FUNCTION segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint) IS
+COMMENT ON FUNCTION segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint, text) IS
 	'segments the customers of a table of invoice lines into schema "name", with tables for BI tools';
 
 -- alter_segmentation: change the arguments of a segmentation; NULL keeps
@@ -1222,7 +1339,7 @@ CREATE FUNCTION segment.alter_segmentation(name text, k integer DEFAULT NULL,
 		customer_column name DEFAULT NULL, invoice_column name DEFAULT NULL,
 		time_column name DEFAULT NULL, quantity_column name DEFAULT NULL,
 		price_column name DEFAULT NULL, country_column name DEFAULT NULL,
-		as_of timestamp DEFAULT NULL, seed bigint DEFAULT NULL)
+		as_of timestamp DEFAULT NULL, seed bigint DEFAULT NULL, recipe text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1243,6 +1360,9 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', alter_segmentation.k);
 	END IF;
 	PERFORM segment.check_as_of(alter_segmentation.as_of);
+	IF alter_segmentation.recipe IS NOT NULL THEN
+		PERFORM segment.check_recipe(alter_segmentation.recipe);
+	END IF;
 	IF r.country_column IS NULL AND alter_segmentation.country_column IS NOT NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '0A000',
 			MESSAGE = format('segmentation "%s" was made without a country column', segmentation),
@@ -1258,6 +1378,10 @@ BEGIN
 	r.country_column := coalesce(alter_segmentation.country_column, r.country_column);
 	r.as_of := coalesce(alter_segmentation.as_of, r.as_of);
 	r.seed := coalesce(alter_segmentation.seed, r.seed);
+	-- another recipe: other features (the profiles' columns of features the
+	-- new recipe lacks stay, NULL, so that no reader's query breaks)
+	r.recipe := coalesce(alter_segmentation.recipe, r.recipe);
+	r.features := segment.segmentation_features(r.recipe, r.country_column IS NOT NULL);
 	-- the mapping must fit the source as it is now
 	r.source := coalesce((SELECT c.oid FROM pg_class c WHERE c.oid = r.source), to_regclass(r.source_name));
 	IF r.source IS NOT NULL THEN
@@ -1266,11 +1390,11 @@ BEGIN
 	UPDATE segment.segmentations s
 	SET k = r.k, customer_column = r.customer_column, invoice_column = r.invoice_column,
 		time_column = r.time_column, quantity_column = r.quantity_column, price_column = r.price_column,
-		country_column = r.country_column, as_of = r.as_of, seed = r.seed
+		country_column = r.country_column, as_of = r.as_of, seed = r.seed, recipe = r.recipe, features = r.features
 	WHERE s.name = segmentation;
 END
 $function$;
-COMMENT ON FUNCTION segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint) IS
+COMMENT ON FUNCTION segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint, text) IS
 	'changes the arguments of a segmentation (NULL keeps one); the next refresh uses them';
 
 -- The objects that would go with a segmentation's schema and tables and are
@@ -1413,7 +1537,7 @@ BEGIN
 			MESSAGE = format('segmentation "%s" has a segment labelled %s already', segmentation, quote_literal(set_label.label)),
 			DETAIL = 'Labels are unique within a segmentation.';
 	END IF;
-	new_labels := segment.final_labels(segment.segmentation_labels((r.model).centroids, r.country_column IS NOT NULL), new_user_labels);
+	new_labels := segment.final_labels(segment.segmentation_automatic_labels(r, (r.model).centroids), new_user_labels);
 	IF EXISTS (SELECT FROM unnest(new_labels) AS l GROUP BY l HAVING count(*) > 1) THEN
 		RAISE EXCEPTION USING ERRCODE = '23505',
 			MESSAGE = format('labels of segmentation "%s" would repeat', segmentation),

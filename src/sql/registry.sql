@@ -37,7 +37,10 @@ CREATE TABLE segment.segmentations (
 	user_labels text[],
 	assigned_at timestamptz,
 	renumbering integer[],
-	fit_fingerprint numeric
+	fit_fingerprint numeric,
+	recipe text NOT NULL DEFAULT 'rfm',
+	categories text[],
+	model_recipe text
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
@@ -72,6 +75,9 @@ COMMENT ON COLUMN segment.segmentations.user_labels IS 'the names users gave the
 COMMENT ON COLUMN segment.segmentations.assigned_at IS 'when the last refresh (either kind) assigned the customers';
 COMMENT ON COLUMN segment.segmentations.renumbering IS 'the new number of each previous segment at the last refit (NULL: none matches it); NULL when numbers did not change';
 COMMENT ON COLUMN segment.segmentations.fit_fingerprint IS 'a sum of hashes of the vectors of the last fit: a source unchanged since keeps its model';
+COMMENT ON COLUMN segment.segmentations.recipe IS 'the clustering features: rfm (transformed recency, frequency and spending, a domestic flag) or notebook (the seed notebook''s raw features and one-hot countries)';
+COMMENT ON COLUMN segment.segmentations.categories IS 'the countries of the one-hot encoding of the notebook recipe, as of the last fit; NULL for the rfm recipe';
+COMMENT ON COLUMN segment.segmentations.model_recipe IS 'the recipe the model was fitted with: an assign-only refresh needs the same recipe';
 
 CREATE TABLE segment.segmentation_scores (
 	name text NOT NULL REFERENCES segment.segmentations ON DELETE CASCADE ON UPDATE CASCADE,
