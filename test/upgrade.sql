@@ -5,7 +5,7 @@
 -- its segment; an update that would take a user's object stops instead.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(23);
+SELECT plan(25);
 
 -- Every object of the extension with its definition: functions, tables,
 -- types and their comments, policies, constraints, what pg_dump keeps
@@ -66,11 +66,13 @@ BEGIN
 		-- the columns the 0.2 view had (0.3 adds some)
 		columns := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
 					WHERE a.attrelid = relation.oid AND a.attnum > 0 AND NOT a.attisdropped
-						AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at')));
+						AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at', 'r_score', 'f_score', 'm_score', 'rfm_score',
+							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action')));
 		EXECUTE format('SELECT array_agg(x::text ORDER BY x::text) FROM (SELECT %s FROM upgraded.%I) x', columns, relation.relname) INTO rows;
 		comments := ARRAY(SELECT a.attname || ': ' || col_description(a.attrelid, a.attnum)
 			FROM pg_attribute a WHERE a.attrelid = relation.oid AND a.attnum > 0
-				AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at')) ORDER BY a.attnum);
+				AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at', 'r_score', 'f_score', 'm_score', 'rfm_score',
+							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action')) ORDER BY a.attnum);
 		RETURN NEXT;
 	END LOOP;
 END
@@ -143,12 +145,19 @@ SELECT is((SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
 SELECT is((SELECT count(*) FROM upgraded.history WHERE valid_to IS NULL), 240::bigint, 'history starts at the update, one open row per customer');
 
 CREATE TEMP TABLE assignments_before AS SELECT customer_id, cluster FROM upgraded.assignments;
+CREATE TEMP TABLE scores_after_update AS SELECT customer_id, r_score, f_score, m_score, rfm_score, rfm_segment FROM upgraded.features;
+CREATE TEMP TABLE marketing_after_update AS
+	SELECT cluster, revenue, revenue_share, r_score_mean, f_score_mean, m_score_mean, rfm_segment, action FROM upgraded.profiles;
 SET ROLE regress_segment_upgrade_owner;
 SELECT lives_ok($$SELECT segment.refresh_segmentation('upgraded')$$, 'the owner refreshes the updated segmentation');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM assignments_before b FULL JOIN upgraded.assignments a USING (customer_id)
 		WHERE a.cluster IS DISTINCT FROM b.cluster), 0::bigint, 'on the unchanged source every customer keeps its segment');
 SELECT ok((SELECT count(*) FROM upgraded.assignments WHERE cluster IS NOT NULL) = 240, 'every customer is assigned');
+SELECT set_eq('SELECT customer_id, r_score, f_score, m_score, rfm_score, rfm_segment FROM upgraded.features',
+	'SELECT * FROM scores_after_update WHERE r_score IS NOT NULL', 'the update gave every customer the RFM scores a refresh gives');
+SELECT set_eq('SELECT cluster, revenue, revenue_share, r_score_mean, f_score_mean, m_score_mean, rfm_segment, action FROM upgraded.profiles',
+	'SELECT * FROM marketing_after_update WHERE action IS NOT NULL', 'the update gave every segment the revenue and action a refresh gives');
 SET ROLE "Regress Upgrade Reader";
 SELECT ok((SELECT count(*) FROM upgraded.profiles) = 4, 'the reader reads the refreshed profiles');
 RESET ROLE;

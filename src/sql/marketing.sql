@@ -12,9 +12,9 @@
 CREATE FUNCTION segment.rfm_quintile(rank bigint, n bigint)
 	RETURNS smallint
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT (1 OPERATOR(pg_catalog.+) ((5 OPERATOR(pg_catalog.*) (rank OPERATOR(pg_catalog.-) 1))
-		OPERATOR(pg_catalog./) n))::smallint
+	SELECT (1 + 5 * (rank - 1) / n)::smallint
 	$$;
 COMMENT ON FUNCTION segment.rfm_quintile(bigint, bigint) IS
 	'the quintile score 1..5 of the customer of rank rank (1 = worst, ties share their lowest rank) among n';
@@ -99,6 +99,7 @@ COMMENT ON FUNCTION segment.rfm_action(text, integer) IS
 CREATE FUNCTION segment.segmentation_recipes()
 	RETURNS text[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
 	AS $$ SELECT ARRAY['rfm', 'notebook'] $$;
 COMMENT ON FUNCTION segment.segmentation_recipes() IS
 	'the recipes of clustering features create_segmentation knows: rfm (the default) and notebook';

@@ -359,6 +359,30 @@ $function$;
 COMMENT ON FUNCTION segment.segmentation_silhouettes(text) IS
 	'the per-customer silhouettes of a segmentation, none when fewer than two segments are filled';
 
+-- The SQL of the rows of a query of customers (with customer_id,
+-- recency_days, invoices and total_amount) with their RFM scores: r_score,
+-- f_score and m_score among the customers with a purchase
+-- (segment.rfm_quintile: ties share their score), rfm_score and
+-- rfm_segment
+CREATE FUNCTION segment.rfm_scores_sql(customers text)
+	RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT format($sql$
+		SELECT s.*, s.r_score::text || s.f_score::text || s.m_score::text AS rfm_score,
+			segment.rfm_segment(s.r_score, s.f_score) AS rfm_segment
+		FROM (SELECT q.*,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.recency_days DESC),
+					count(*) OVER (PARTITION BY q.invoices > 0)) END AS r_score,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.invoices),
+					count(*) OVER (PARTITION BY q.invoices > 0)) END AS f_score,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.total_amount),
+					count(*) OVER (PARTITION BY q.invoices > 0)) END AS m_score
+			  FROM (%s) AS q) AS s $sql$, customers)
+	$$;
+COMMENT ON FUNCTION segment.rfm_scores_sql(text) IS 'SQL of the rows of a query of customers with their RFM scores';
+
 -- The query that fills one table of a segmentation, from its registry row.
 -- The queries read the registry row itself, so a refresh updates the row
 -- (scaler, model, PCA, labels) before it fills the tables after features.
@@ -394,28 +418,17 @@ BEGIN
 	as_of := format('%L::timestamp', r.used_as_of);
 
 	IF result_table = 'features' THEN
-		-- with the RFM scores of the customers with a purchase
-		-- (segment.rfm_quintile: ties share their score)
-		RETURN format($sql$
-		SELECT s.*, s.r_score::text || s.f_score::text || s.m_score::text AS rfm_score,
-			segment.rfm_segment(s.r_score, s.f_score) AS rfm_segment
-		FROM (SELECT q.*,
-				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(
-					rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.recency_days DESC), count(*) OVER (PARTITION BY q.invoices > 0)) END AS r_score,
-				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(
-					rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.invoices), count(*) OVER (PARTITION BY q.invoices > 0)) END AS f_score,
-				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(
-					rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.total_amount), count(*) OVER (PARTITION BY q.invoices > 0)) END AS m_score
-			  FROM (SELECT c.customer AS customer_id, c.country,
-						extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
-						(c.f).*
-					FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$s, %6$I, %8$I) AS f
-						  FROM %2$s WHERE %3$I IS NOT NULL %10$s GROUP BY %3$I) AS c,
-						(SELECT %9$s AS as_of) AS a) AS q) AS s $sql$,
+		RETURN segment.rfm_scores_sql(format($sql$
+			SELECT c.customer AS customer_id, c.country,
+				extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
+				(c.f).*
+			FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$s, %6$I, %8$I) AS f
+				  FROM %2$s WHERE %3$I IS NOT NULL %10$s GROUP BY %3$I) AS c,
+				(SELECT %9$s AS as_of) AS a $sql$,
 		segmentation, r.source, r.customer_column, r.invoice_column, segment.segmentation_time_sql(r), r.quantity_column,
 		country, r.price_column, as_of,
 		-- an explicit as_of is a cut-off: later lines are not used
-		CASE WHEN r.as_of IS NOT NULL THEN format('AND %s <= %L::timestamp', segment.segmentation_time_sql(r), r.as_of) ELSE '' END);
+		CASE WHEN r.as_of IS NOT NULL THEN format('AND %s <= %L::timestamp', segment.segmentation_time_sql(r), r.as_of) ELSE '' END));
 	END IF;
 
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,

@@ -2,7 +2,8 @@
 
 -- The end of the update from 0.2, after the files of the pipeline layer:
 -- each segmentation gets the tables and columns that 0.3 adds (transitions,
--- history, profiles.label_source, model.assigned_at), as its own objects,
+-- history, profiles.label_source, model.assigned_at, the RFM scores of
+-- features, the revenue and actions of profiles), as its own objects,
 -- with the privileges its profiles table has; its history starts now
 DO $finish$
 DECLARE
@@ -24,6 +25,18 @@ BEGIN
 		END LOOP;
 		EXECUTE pg_catalog.format('UPDATE %I.profiles SET label_source = ''automatic'' WHERE label_source IS NULL', segmentation.name);
 		EXECUTE pg_catalog.format('UPDATE %I.model m SET assigned_at = m.fitted_at WHERE assigned_at IS NULL', segmentation.name);
+		-- the RFM scores of the customers as they are, and the profiles'
+		-- revenue, scores and actions from them
+		EXECUTE pg_catalog.format('UPDATE %1$I.features f SET r_score = s.r_score, f_score = s.f_score, m_score = s.m_score,
+				rfm_score = s.rfm_score, rfm_segment = s.rfm_segment
+			FROM (%2$s) AS s WHERE s.customer_id = f.customer_id', segmentation.name,
+			segment.rfm_scores_sql(pg_catalog.format('SELECT customer_id, recency_days, invoices, total_amount FROM %I.features',
+				segmentation.name)));
+		EXECUTE pg_catalog.format('UPDATE %1$I.profiles p SET revenue = s.revenue, revenue_share = s.revenue_share,
+				r_score_mean = s.r_score_mean, f_score_mean = s.f_score_mean, m_score_mean = s.m_score_mean,
+				rfm_segment = s.rfm_segment, action = s.action
+			FROM (%2$s) AS s WHERE s.cluster = p.cluster', segmentation.name,
+			segment.segmentation_query(segmentation.name, 'profiles'));
 		PERFORM segment.record_history(segmentation.name, pg_catalog.now());
 	END LOOP;
 END
