@@ -68,6 +68,7 @@ REGRESS = \
 	clustering_errors \
 	clustering_data \
 	evaluate \
+	marketing \
 	pipeline \
 	pipeline_drop \
 	pipeline_registry \

@@ -15,6 +15,7 @@ DECLARE
 	profile_rows text;
 	elbow_rows text;
 	silhouette_rows text;
+	action_rows text;
 	header text;
 	means text;
 	m record;
@@ -50,6 +51,16 @@ BEGIN
 			to_char(min_silhouette, 'FM0.000'), to_char(max_silhouette, 'FM0.000')), '' ORDER BY cluster NULLS LAST)
 		FROM %I.silhouette $sql$, r.name)
 		INTO silhouette_rows;
+	-- what to do: each segment's revenue, RFM group and suggested action
+	EXECUTE format($sql$
+		SELECT string_agg('<tr><td><span class="swatch" style="background:' || segment.plot_colour(cluster) || '"></span>'
+			|| cluster || '</td><td class="label">' || segment.xml_text(label) || '</td><td>'
+			|| to_char(customers, 'FM999,999,999') || '</td><td>' || segment.table_number(revenue) || '</td><td>'
+			|| coalesce(to_char(100 * revenue_share, 'FM990.0') || ' %%', '') || '</td><td class="label">'
+			|| segment.xml_text(coalesce(rfm_segment, '')) || '</td><td class="label action">'
+			|| segment.xml_text(coalesce(action, '')) || '</td></tr>', '' ORDER BY revenue DESC, cluster)
+		FROM %I.profiles $sql$, r.name)
+		INTO action_rows;
 	EXECUTE format('SELECT * FROM %I.model', r.name) INTO m;
 
 	html := '<!DOCTYPE html>' || E'\n'
@@ -58,7 +69,7 @@ BEGIN
 		|| '<style>body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#222;max-width:960px;margin:2em auto;padding:0 1em;line-height:1.4}'
 		|| 'h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}'
 		|| 'table{border-collapse:collapse;margin:1em 0;font-size:.85em}th,td{padding:4px 9px;border-bottom:1px solid #e2e2e2;text-align:right}'
-		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}td{white-space:nowrap}tr.chosen{font-weight:bold;background:#fff7e0}'
+		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}td{white-space:nowrap}td.action{white-space:normal;min-width:18em}tr.chosen{font-weight:bold;background:#fff7e0}'
 		|| 'div.wide{overflow-x:auto}'
 		|| '.swatch{display:inline-block;width:10px;height:10px;margin-right:6px}figure{margin:1.5em 0}svg{max-width:100%;height:auto}'
 		|| 'p.note{color:#555;font-size:.9em}</style></head><body>'
@@ -66,6 +77,11 @@ BEGIN
 		|| format('<p>%s segments of %s customers of <code>%s</code>, recency as of %s; fitted %s (seed %s).</p>',
 			m.k, to_char(m.customers_clustered, 'FM999,999,999'), segment.xml_text(r.source_name),
 			segment.xml_text(m.as_of::text), segment.xml_text(to_char(m.fitted_at, 'YYYY-MM-DD HH24:MI TZ')), m.seed)
+		|| '<h2>What to do</h2><p class="note">Segments by revenue (net of returns); the RFM group of each segment''s mean '
+		|| 'recency and frequency scores, and the action suggested for it.</p>'
+		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th>'
+		|| '<th>revenue</th><th>revenue share</th><th class="label">RFM group</th><th class="label">what to do</th></tr></thead><tbody>'
+		|| coalesce(action_rows, '') || '</tbody></table></div>'
 		|| '<h2>Segments</h2><p class="note">Means in original units.</p>'
 		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th><th>share</th>'
 		|| header || '</tr></thead><tbody>' || profile_rows || '</tbody></table></div>'
