@@ -33,6 +33,15 @@ SELECT segment.refresh_segmentation('retail') \g /dev/null
 SELECT from_cluster, to_cluster, customers, round(100 * share_of_from::numeric, 1) AS pct_of_from
 FROM retail.transitions ORDER BY from_cluster NULLS FIRST, to_cluster;
 
+\echo 'What to do (retail.profiles): each segment''s revenue, its RFM group and a suggested action'
+SELECT cluster, label, customers, round(revenue::numeric) AS revenue, round(100 * revenue_share::numeric, 1) AS revenue_pct,
+	rfm_segment AS rfm_group, action AS what_to_do
+FROM retail.profiles ORDER BY revenue DESC;
+
+\echo 'The customers by RFM group (retail.features: r_score, f_score, m_score, rfm_score, rfm_segment):'
+SELECT rfm_segment, count(*) AS customers, round(sum(total_amount)::numeric) AS revenue
+FROM retail.features WHERE rfm_segment IS NOT NULL GROUP BY rfm_segment ORDER BY revenue DESC;
+
 \echo 'The model (retail.model):'
 SELECT k AS chosen_k, seed, as_of, iterations, round(inertia::numeric, 1) AS inertia, customers_clustered
 FROM retail.model;

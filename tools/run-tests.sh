@@ -42,6 +42,14 @@ if [ "$(grep -cE '^(not )?ok ' results/clients.log || true)" -ne 8 ]; then
 	tap_failed=$((tap_failed + 1))	# the script stopped early
 fi
 
+# docs/walkthrough.md runs as pasted and gives what recipe => 'notebook' gives
+test/walkthrough/walkthrough.sh 2>&1 | tee results/walkthrough.log
+tap_passed=$((tap_passed + $(grep -c '^ok ' results/walkthrough.log || true)))
+tap_failed=$((tap_failed + $(grep -c '^not ok ' results/walkthrough.log || true)))
+if [ "$(grep -cE '^(not )?ok ' results/walkthrough.log || true)" -ne 5 ]; then
+	tap_failed=$((tap_failed + 1))	# the script stopped early
+fi
+
 # Segmentations survive pg_dump and pg_restore (custom and plain formats)
 test/dump/dump_restore.sh 2>&1 | tee results/dump.log
 tap_passed=$((tap_passed + $(grep -c '^ok ' results/dump.log || true)))
