@@ -38,7 +38,11 @@ WITH page AS (SELECT segment.report('retail') AS html)
 SELECT xml_is_well_formed_document(html) AS well_formed,
 	(xpath('count(//*[local-name()="svg"])', html::xml))[1]::text::integer AS plots,
 	(xpath('count(//*[local-name()="table"])', html::xml))[1]::text::integer AS tables,
-	(xpath('count(//*[local-name()="td"][@class="label"])', html::xml))[1]::text::integer = (SELECT k FROM retail.model) AS one_row_per_segment,
+	-- what to do, then the profiles: one row per segment each
+	(xpath('count((//*[local-name()="table"])[1]/*[local-name()="tbody"]/*[local-name()="tr"])', html::xml))[1]::text::integer
+		= (SELECT k FROM retail.model)
+	AND (xpath('count((//*[local-name()="table"])[2]/*[local-name()="tbody"]/*[local-name()="tr"])', html::xml))[1]::text::integer
+		= (SELECT k FROM retail.model) AS one_row_per_segment,
 	html !~* '<script|https?://(?!www\.w3\.org/)|src=|@import|url\(' AS self_contained
 FROM page;
 -- xmllint agrees (files written as psql prints them)
