@@ -33,6 +33,49 @@ SELECT (xpath('count(//*[@class="silhouette-band"])', doc))[1]::text::integer = 
 	(xpath('//*[@class="mean-label"]/text()', doc))[1]::text
 		= 'mean ' || round((SELECT mean_silhouette FROM retail.silhouette WHERE cluster IS NULL)::numeric, 3) AS mean_marked
 FROM svg;
+-- Every legend entry has the colour of the series it names, in every plot
+-- kind: a segment's swatch is the colour of its points (clusters), of each
+-- of its boxes (profiles) and of its band (silhouette); the elbow's entries
+-- have their curve's stroke and dashes and their marks' fill; the
+-- transitions' headers have the segment's colour in the clusters plot
+CREATE TEMP TABLE plot_docs AS
+SELECT kind, segment.plot('retail', kind)::xml AS doc
+FROM unnest(ARRAY['elbow', 'clusters', 'profiles', 'silhouette', 'transitions']) AS kind;
+CREATE TEMP TABLE legend_entries AS
+SELECT d.kind, (xpath('/*/@data-cluster', e))[1]::text::integer AS cluster, (xpath('/*/@data-series', e))[1]::text AS series,
+	(xpath('/*/*[local-name()="rect"]/@fill', e))[1]::text AS swatch,
+	(xpath('/*/*[local-name()="line"]/@stroke', e))[1]::text AS line_stroke,
+	(xpath('/*/*[local-name()="line"]/@stroke-dasharray', e))[1]::text AS line_dashes,
+	(xpath('/*/*[local-name()="circle"]/@fill', e))[1]::text AS circle_fill,
+	(xpath('/*/*[local-name()="text"]/text()', e))[1]::text AS first_text
+FROM plot_docs d, unnest(xpath('//*[@class="legend-entry" or @class="row-header" or @class="column-header"]', d.doc)) AS e;
+-- the colours each segment is drawn in: points, bands, and every part of every box
+CREATE TEMP TABLE series_colours AS
+SELECT d.kind, (xpath('/*/@data-cluster', e))[1]::text::integer AS cluster, c::text AS colour
+FROM plot_docs d, unnest(xpath('//*[@class="cluster-points" or @class="silhouette-band"]', d.doc)) AS e,
+	unnest(xpath('/*/@fill', e)) AS c
+UNION ALL
+SELECT d.kind, (xpath('/*/@data-cluster', e))[1]::text::integer, c::text
+FROM plot_docs d, unnest(xpath('//*[@class="box"]', d.doc)) AS e,
+	unnest(xpath('/*/*[local-name()="rect"]/@fill | /*/*/@stroke', e)) AS c;
+SELECT l.kind, count(*) AS legend_entries,
+	count(*) FILTER (WHERE l.swatch IS NOT NULL AND NOT EXISTS (
+		SELECT FROM series_colours s WHERE s.kind = l.kind AND s.cluster = l.cluster AND s.colour <> l.swatch)
+		AND EXISTS (SELECT FROM series_colours s WHERE s.kind = l.kind AND s.cluster = l.cluster)) AS coloured_as_their_series,
+	count(*) FILTER (WHERE l.first_text LIKE l.cluster || ' · %' OR l.first_text = 'segment ' || l.cluster) AS named_by_their_number
+FROM legend_entries l WHERE l.kind IN ('clusters', 'profiles', 'silhouette')
+GROUP BY l.kind ORDER BY l.kind;
+SELECT l.series, l.line_stroke = (xpath('//*[@class="' || l.series || '-line"]/@stroke', d.doc))[1]::text AS stroke_of_its_curve,
+	l.line_dashes IS NOT DISTINCT FROM (xpath('//*[@class="' || l.series || '-line"]/@stroke-dasharray', d.doc))[1]::text AS dashes_of_its_curve,
+	coalesce(l.circle_fill, l.swatch) = ALL (SELECT m::text FROM unnest(xpath(
+		'//*[@class="' || CASE l.series WHEN 'inertia' THEN 'k-mark' ELSE 'silhouette-mark' END || '"]/@fill', d.doc)) AS m)
+		AS fill_of_its_marks
+FROM legend_entries l JOIN plot_docs d USING (kind) WHERE l.kind = 'elbow' ORDER BY l.series;
+SELECT count(*) AS segment_headers,
+	count(*) FILTER (WHERE h.swatch = (SELECT l.swatch FROM legend_entries l WHERE l.kind = 'clusters' AND l.cluster = h.cluster))
+		AS coloured_as_in_the_clusters_plot
+FROM legend_entries h WHERE h.kind = 'transitions' AND h.swatch IS NOT NULL;
+DROP TABLE plot_docs, legend_entries, series_colours;
 -- the report: well-formed, self-contained (no scripts, no fetches), with the plots and tables
 WITH page AS (SELECT segment.report('retail') AS html)
 SELECT xml_is_well_formed_document(html) AS well_formed,

@@ -5,7 +5,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS segment;
-SELECT plan(5);
+SELECT plan(9);
 
 CREATE TABLE metadata_invoices AS
 SELECT 'inv' || c || '-' || i AS invoice_no, (1 + (c * 7 + i) % 5)::integer AS quantity,
@@ -32,6 +32,23 @@ SELECT is_empty($$SELECT c.relname || '.' || a.attname FROM pg_class c JOIN pg_a
 		WHERE c.relnamespace = 'metadata_shop'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
 			AND col_description(c.oid, a.attnum) IS NULL$$,
 	'every column has a description');
+
+-- and the extension's own schema: every table, view and type, each of their
+-- columns and fields, and every function and aggregate is described
+SELECT is_empty($$SELECT c.relname || '.' || a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+		WHERE c.relnamespace = 'segment'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
+			AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL$$,
+	'every column of every table, view and composite type of schema segment has a description');
+SELECT is_empty($$SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'segment'::regnamespace
+		AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND obj_description(c.oid, 'pg_class') IS NULL$$,
+	'every table and view of schema segment has a description');
+SELECT is_empty($$SELECT t.typname FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+		WHERE t.typnamespace = 'segment'::regnamespace AND t.typtype IN ('c', 'd', 'e', 'b')
+			AND t.typcategory <> 'A' AND (c.oid IS NULL OR c.relkind = 'c') AND obj_description(t.oid, 'pg_type') IS NULL$$,
+	'every type of schema segment has a description');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
+		WHERE p.pronamespace = 'segment'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL$$,
+	'every function and aggregate of schema segment has a description');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -253,8 +253,8 @@ BEGIN
 		FROM generate_subscripts(ks, 1) AS i WHERE ks[i] = elbow);
 	-- the legend, under the title
 	svg := svg || '<g class="legend">'
-		|| '<g class="legend-entry"><line x1="230" y1="62" x2="260" y2="62" stroke="#0072B2" stroke-width="2"/><circle cx="245" cy="62" r="4.5" fill="#0072B2"/><text x="266" y="66">inertia (left axis)</text></g>'
-		|| '<g class="legend-entry"><line x1="400" y1="62" x2="430" y2="62" stroke="#D55E00" stroke-width="2" stroke-dasharray="6,4"/><rect x="411" y="58" width="8" height="8" fill="#D55E00"/><text x="436" y="66">silhouette (right axis)</text></g>'
+		|| '<g class="legend-entry" data-series="inertia"><line x1="230" y1="62" x2="260" y2="62" stroke="#0072B2" stroke-width="2"/><circle cx="245" cy="62" r="4.5" fill="#0072B2"/><text x="266" y="66">inertia (left axis)</text></g>'
+		|| '<g class="legend-entry" data-series="silhouette"><line x1="400" y1="62" x2="430" y2="62" stroke="#D55E00" stroke-width="2" stroke-dasharray="6,4"/><rect x="411" y="58" width="8" height="8" fill="#D55E00"/><text x="436" y="66">silhouette (right axis)</text></g>'
 		|| '</g></svg>';
 	RETURN svg;
 END
@@ -277,11 +277,11 @@ BEGIN
 	FOR p IN EXECUTE format('SELECT cluster, label, customers FROM %I.profiles ORDER BY cluster', r.name) LOOP
 		ex := x + ((p.cluster - 1) % columns) * column_width;
 		ey := y + ((p.cluster - 1) / columns) * 40;
-		legend := legend || format('<g class="legend-entry"><rect x="%1$s" y="%2$s" width="12" height="12" fill="%3$s"/>'
+		legend := legend || format('<g class="legend-entry" data-cluster="%10$s"><rect x="%1$s" y="%2$s" width="12" height="12" fill="%3$s"/>'
 			'<text x="%4$s" y="%5$s" font-weight="bold">%6$s · %7$s customers</text>'
 			'<text x="%4$s" y="%8$s" fill="#444444">%9$s</text></g>',
 			ex, ey, segment.plot_colour(p.cluster), ex + 18, ey + 10, p.cluster,
-			to_char(p.customers, 'FM999,999,999'), ey + 25, segment.xml_text(p.label));
+			to_char(p.customers, 'FM999,999,999'), ey + 25, segment.xml_text(p.label), p.cluster);
 	END LOOP;
 	RETURN legend || '</g>';
 END
@@ -320,8 +320,8 @@ BEGIN
 	x_low := least(x_low, x_ticks[1]); x_high := greatest(x_high, x_ticks[array_length(x_ticks, 1)]);
 	y_low := least(y_low, y_ticks[1]); y_high := greatest(y_high, y_ticks[array_length(y_ticks, 1)]);
 	EXECUTE format($sql$
-		SELECT string_agg(format('<g class="cluster-points" fill="%%s" fill-opacity="0.55">%%s</g>',
-							 segment.plot_colour(c.cluster), c.circles), '' ORDER BY c.cluster)
+		SELECT string_agg(format('<g class="cluster-points" data-cluster="%%s" fill="%%s" fill-opacity="0.55">%%s</g>',
+							 c.cluster, segment.plot_colour(c.cluster), c.circles), '' ORDER BY c.cluster)
 		FROM (SELECT p.cluster, string_agg(format('<circle cx="%%s" cy="%%s" r="2.3"/>',
 				segment.plot_scale(p.pc1, $1, $2, $5, $6), segment.plot_scale(p.pc2, $3, $4, $7, $8)), '') AS circles
 			  FROM (%s) AS p GROUP BY p.cluster) AS c $sql$, sample)
@@ -466,10 +466,10 @@ BEGIN
 		GROUP BY s.cluster, s.drawn, s.start ORDER BY s.cluster $sql$, drawn_rows)
 		USING gap, x_low, x0, x1, y0, row_height
 	LOOP
-		bands := bands || format('<path class="silhouette-band" fill="%1$s" fill-opacity="0.75" d="M %2$s,%3$s %4$s L %2$s,%5$s Z"/>',
+		bands := bands || format('<path class="silhouette-band" data-cluster="%6$s" fill="%1$s" fill-opacity="0.75" d="M %2$s,%3$s %4$s L %2$s,%5$s Z"/>',
 			segment.plot_colour(c.cluster), zero, round((y0 + c.start * row_height)::numeric, 1), c.path,
-			round((y0 + (c.start + c.drawn) * row_height)::numeric, 1));
-		labels := labels || format('<g class="legend-entry"><rect x="12" y="%1$s" width="12" height="12" fill="%2$s"/>'
+			round((y0 + (c.start + c.drawn) * row_height)::numeric, 1), c.cluster);
+		labels := labels || format('<g class="legend-entry" data-cluster="%4$s"><rect x="12" y="%1$s" width="12" height="12" fill="%2$s"/>'
 			'<text x="30" y="%3$s" font-weight="bold">segment %4$s</text></g>',
 			round((y0 + (c.start + c.drawn / 2.0) * row_height - 6)::numeric, 1), segment.plot_colour(c.cluster),
 			round((y0 + (c.start + c.drawn / 2.0) * row_height + 5)::numeric, 1), c.cluster);
@@ -542,15 +542,15 @@ BEGIN
 			to_char(coalesce(total, 0), 'FM999,999,999')));
 	-- the headers: a swatch of the segment's colour and its number or name
 	FOR i IN 1 .. cardinality(tos) LOOP
-		svg := svg || format('<g class="column-header">%s<text x="%s" y="%s" text-anchor="middle" font-weight="bold">%s</text></g>',
-			CASE WHEN tos[i] <= cardinality(labels) THEN format('<rect x="%s" y="%s" width="12" height="12" fill="%s"/>',
+		svg := svg || format('<g class="column-header" data-cluster="%s">%s<text x="%s" y="%s" text-anchor="middle" font-weight="bold">%s</text></g>',
+			tos[i], CASE WHEN tos[i] <= cardinality(labels) THEN format('<rect x="%s" y="%s" width="12" height="12" fill="%s"/>',
 				left_px + (i - 1) * cell_width + cell_width / 2 - 6, top_px - 40, segment.plot_colour(tos[i])) ELSE '' END,
 			left_px + (i - 1) * cell_width + cell_width / 2, top_px - 10,
 			CASE WHEN tos[i] = 2147483647 THEN 'gone' ELSE 'to ' || tos[i] END);
 	END LOOP;
 	FOR i IN 1 .. cardinality(froms) LOOP
-		svg := svg || format('<g class="row-header">%s<text x="%s" y="%s" font-weight="bold">%s</text></g>',
-			CASE WHEN froms[i] BETWEEN 1 AND cardinality(labels) THEN format('<rect x="12" y="%s" width="12" height="12" fill="%s"/>',
+		svg := svg || format('<g class="row-header" data-cluster="%s">%s<text x="%s" y="%s" font-weight="bold">%s</text></g>',
+			froms[i], CASE WHEN froms[i] BETWEEN 1 AND cardinality(labels) THEN format('<rect x="12" y="%s" width="12" height="12" fill="%s"/>',
 				top_px + (i - 1) * cell_height + cell_height / 2 - 6, segment.plot_colour(froms[i])) ELSE '' END,
 			30, top_px + (i - 1) * cell_height + cell_height / 2 + 4,
 			segment.xml_text(CASE WHEN froms[i] = 0 THEN 'new (not clustered before)'
