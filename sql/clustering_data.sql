@@ -70,7 +70,31 @@ INSERT INTO sk SELECT 'rfm_country', * FROM sk_load;
 TRUNCATE sk_load;
 \copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/gaussian_blobs.csv --scores --pca 3 --k 1,2,3,4,5,6,7,8 --seeds 3' WITH (FORMAT csv)
 INSERT INTO sk SELECT 'gaussian_blobs', * FROM sk_load;
+-- A cluster that empties during Lloyd's iterations: the third starting
+-- centre is far from every row, so the first assignment leaves it empty and
+-- it moves to the row farthest from its centre; scikit-learn's Lloyd from
+-- the same centres does the same
+SELECT setseed(0.5) \g /dev/null
+CREATE TABLE emptying AS
+SELECT i::bigint AS id, ARRAY[b.cx + sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()),
+	b.cy + sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())] AS vec
+FROM generate_series(1, 90) AS i JOIN (VALUES (0, 0, 0), (1, 10, 0), (2, 0, 10)) AS b (blob, cx, cy) ON b.blob = i % 3;
+\copy (SELECT id || ',0,' || array_to_string(vec, ',') FROM emptying ORDER BY id) TO 'results/emptying.csv'
+\copy (VALUES ('0.5,0.5'), ('9.5,0.5'), ('50,50')) TO 'results/emptying_start.csv'
+\copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/emptying.csv --init results/emptying_start.csv' WITH (FORMAT csv)
+INSERT INTO sk SELECT 'emptying', * FROM sk_load;
 SET extra_float_digits = 0;
+WITH model AS (SELECT segment.kmeans_fit_from('SELECT id, vec FROM emptying', '{{0.5,0.5},{9.5,0.5},{50,50}}') AS m),
+ours AS (SELECT e.id, segment.kmeans_assign(e.vec, model.m) AS cluster FROM emptying e, model)
+SELECT (SELECT value FROM sk WHERE matrix = 'emptying' AND metric = 'lloyd_empty_at_start') AS empty_at_start,
+	(SELECT count(DISTINCT (o.cluster, t.value)) FROM ours o JOIN sk t ON t.matrix = 'emptying' AND t.metric = 'lloyd_label' AND t.idx = o.id)
+		AS label_pairs,
+	(SELECT count(DISTINCT cluster) FROM ours) AS clusters_filled,
+	(SELECT count(DISTINCT value) FROM sk WHERE matrix = 'emptying' AND metric = 'lloyd_label') AS scikit_learns_filled,
+	(SELECT abs((m).inertia - (SELECT value FROM sk WHERE matrix = 'emptying' AND metric = 'lloyd_inertia'))
+		<= 1e-9 * (m).inertia FROM model) AS inertia_as_scikit_learn
+FROM model;
+DROP TABLE emptying;
 
 -- |a - b| <= 1e-9 |b| (absolute 1e-12 for values within 1e-3 of 0, such as means of z-scores)
 CREATE FUNCTION close_to(a float8, b float8) RETURNS boolean

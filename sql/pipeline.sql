@@ -34,6 +34,17 @@ SELECT count(*) AS candidates, count(*) FILTER (WHERE is_elbow) AS elbows,
 	min(k) FILTER (WHERE is_chosen) = (SELECT k FROM retail.model) AS chosen_is_model,
 	bool_and(silhouette BETWEEN -1 AND 1) AS silhouettes_in_range
 FROM retail.elbow;
+-- the chosen k is the rule applied to the elbow table's own scores: among
+-- k = 3..8 whose smallest segment holds at least 2 % of the customers, the
+-- best silhouette within one of the elbow (then the best silhouette, then
+-- the smaller k); the smallest share is the profiles' at the chosen k
+WITH elbow AS (SELECT k FROM retail.elbow WHERE is_elbow),
+rule AS (SELECT e.k FROM retail.elbow e, elbow
+		 WHERE e.k BETWEEN 3 AND 8 AND e.smallest_share >= 0.02
+		 ORDER BY abs(e.k - elbow.k) > 1, e.silhouette DESC, e.k LIMIT 1)
+SELECT (SELECT k FROM rule) AS rule_k, (SELECT k FROM retail.elbow WHERE is_chosen) AS chosen_k,
+	(SELECT abs(e.smallest_share - (SELECT min(share) FROM retail.profiles)) < 1e-12 FROM retail.elbow e WHERE e.is_chosen)
+		AS smallest_share_is_the_profiles;
 
 -- the views agree with the building blocks: the overall silhouette row is
 -- the mean of the assignments' silhouettes, which is segment.silhouette

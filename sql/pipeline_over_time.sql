@@ -238,3 +238,41 @@ SELECT (xpath('count(//*[@class="transition"])', doc))[1]::text::integer = (SELE
 FROM svg;
 SELECT segment.drop_segmentation('monthly');
 DROP VIEW invoices_until;
+
+-- Two segments swap size ranks at a refit: every customer keeps its number
+-- (clusters are numbered largest first only at the first fit; a refit
+-- matches the new centroids to the previous ones)
+CREATE TABLE swap_invoices (invoice_no text, invoice_date timestamp, quantity integer, unit_price numeric,
+	customer_id integer, country text);
+-- 60 occasional small buyers, long ago; 30 frequent big buyers, lately;
+-- 20 in between
+INSERT INTO swap_invoices
+SELECT 'a' || c, timestamp '2011-02-01' + c * interval '7 hours', 2, 3.5 + c % 3, 1000 + c, 'United Kingdom'
+FROM generate_series(1, 60) AS c;
+INSERT INTO swap_invoices
+SELECT 'b' || c || '-' || i, timestamp '2011-10-01' + (c * 13 + i * 97) * interval '1 hour', 40, 25 + c % 5, 2000 + c, 'United Kingdom'
+FROM generate_series(1, 30) AS c, generate_series(1, 12) AS i;
+INSERT INTO swap_invoices
+SELECT 'c' || c || '-' || i, timestamp '2011-06-01' + (c * 11 + i * 301) * interval '1 hour', 10, 8 + c % 4, 3000 + c, 'United Kingdom'
+FROM generate_series(1, 20) AS c, generate_series(1, 4) AS i;
+SELECT segment.create_segmentation('swap', 'swap_invoices', k => 3);
+CREATE TEMP TABLE swap_before AS SELECT customer_id, cluster FROM swap.assignments;
+SELECT cluster, customers, min(customer_id / 1000) AS customer_group
+FROM swap.profiles JOIN swap.assignments USING (cluster) GROUP BY cluster, customers ORDER BY cluster;
+-- 50 more frequent big buyers: theirs becomes the largest segment
+INSERT INTO swap_invoices
+SELECT 'b' || c || '-' || i, timestamp '2011-10-01' + (c * 13 + i * 97) * interval '1 hour', 40, 25 + c % 5, 2000 + c, 'United Kingdom'
+FROM generate_series(31, 80) AS c, generate_series(1, 12) AS i;
+SELECT segment.refresh_segmentation('swap');
+SELECT cluster, customers, min(customer_id / 1000) AS customer_group
+FROM swap.profiles JOIN swap.assignments USING (cluster) GROUP BY cluster, customers ORDER BY cluster;
+SELECT count(*) AS customers_before, count(*) FILTER (WHERE a.cluster = b.cluster) AS kept_their_number
+FROM swap_before b JOIN swap.assignments a USING (customer_id);
+-- a fresh segmentation of the same data numbers the largest first: the kept
+-- numbers are the matching's doing
+SELECT segment.create_segmentation('swap_fresh', 'swap_invoices', k => 3);
+SELECT count(*) FILTER (WHERE a.cluster <> f.cluster) AS numbered_otherwise_when_fresh
+FROM swap.assignments a JOIN swap_fresh.assignments f USING (customer_id);
+SELECT segment.drop_segmentation('swap');
+SELECT segment.drop_segmentation('swap_fresh');
+DROP TABLE swap_invoices, swap_before;

@@ -67,12 +67,12 @@ BEGIN
 		columns := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
 					WHERE a.attrelid = relation.oid AND a.attnum > 0 AND NOT a.attisdropped
 						AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at', 'r_score', 'f_score', 'm_score', 'rfm_score',
-							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action')));
+							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action', 'smallest_share')));
 		EXECUTE format('SELECT array_agg(x::text ORDER BY x::text) FROM (SELECT %s FROM upgraded.%I) x', columns, relation.relname) INTO rows;
 		comments := ARRAY(SELECT a.attname || ': ' || col_description(a.attrelid, a.attnum)
 			FROM pg_attribute a WHERE a.attrelid = relation.oid AND a.attnum > 0
 				AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at', 'r_score', 'f_score', 'm_score', 'rfm_score',
-							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action')) ORDER BY a.attnum);
+							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action', 'smallest_share')) ORDER BY a.attnum);
 		RETURN NEXT;
 	END LOOP;
 END

@@ -484,7 +484,7 @@ BEGIN
 
 	IF result_table = 'elbow' THEN
 		RETURN format($sql$
-		SELECT k, inertia, silhouette, davies_bouldin, calinski_harabasz, is_elbow, is_chosen
+		SELECT k, inertia, silhouette, davies_bouldin, calinski_harabasz, is_elbow, is_chosen, smallest_share
 		FROM segment.segmentation_scores WHERE name = %2$L $sql$, segmentation, segmentation);
 	END IF;
 
@@ -608,6 +608,7 @@ BEGIN
 			('elbow', 'davies_bouldin', 'Davies-Bouldin index (lower is better)'),
 			('elbow', 'calinski_harabasz', 'Calinski-Harabasz index (higher is better)'),
 			('elbow', 'is_elbow', 'the Kneedle elbow of the inertia curve'),
+			('elbow', 'smallest_share', 'share of the customers in the smallest segment at this k (k is only chosen automatically where it is at least 2 %)'),
 			('elbow', 'is_chosen', 'the k of the model: the given k, or the best silhouette among 3..8 near the elbow whose smallest segment holds at least 2 % of the customers'),
 			('silhouette', NULL, 'one row per segment and one overall row (cluster NULL): silhouette statistics'),
 			('silhouette', 'cluster', 'segment number; NULL for all customers'),

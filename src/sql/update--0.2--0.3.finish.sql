@@ -25,6 +25,8 @@ BEGIN
 		END LOOP;
 		EXECUTE pg_catalog.format('UPDATE %I.profiles SET label_source = ''automatic'' WHERE label_source IS NULL', segmentation.name);
 		EXECUTE pg_catalog.format('UPDATE %I.model m SET assigned_at = m.fitted_at WHERE assigned_at IS NULL', segmentation.name);
+		EXECUTE pg_catalog.format('UPDATE %I.elbow e SET smallest_share = s.smallest_share FROM segment.segmentation_scores s
+			WHERE s.name = %L AND s.k = e.k', segmentation.name, segmentation.name);
 		-- the RFM scores of the customers as they are, and the profiles'
 		-- revenue, scores and actions from them
 		EXECUTE pg_catalog.format('UPDATE %1$I.features f SET r_score = s.r_score, f_score = s.f_score, m_score = s.m_score,

@@ -13,6 +13,10 @@ the tests load into a table and compare with segment's results:
                               k in --k and s < --seeds (index = 100 k + s)
   pca_ratio / pca_variance    PCA(n_components, svd_solver="full")
   pca_component               component c, element j: index = c * 1000 + j
+  lloyd_label / lloyd_inertia Lloyd's iterations from the centres of --init
+                              (KMeans(init=..., n_init=1, algorithm="lloyd",
+                              tol=0): until no label changes), per row id
+  lloyd_empty_at_start        clusters the first assignment leaves empty
 """
 import argparse
 import sys
@@ -36,6 +40,7 @@ def main():
     parser.add_argument("--pca", type=int, default=0, help="PCA components")
     parser.add_argument("--scaler", action="store_true")
     parser.add_argument("--scores", action="store_true")
+    parser.add_argument("--init", default="", help="CSV of starting centres for Lloyd's iterations")
     args = parser.parse_args()
 
     data = np.loadtxt(args.csv, delimiter=",", ndmin=2)
@@ -63,6 +68,14 @@ def main():
         for seed in range(args.seeds):
             model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
             emit("kmeans_inertia", 100 * k + seed, model.inertia_)
+    if args.init:
+        centres = np.loadtxt(args.init, delimiter=",", ndmin=2)
+        first = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        emit("lloyd_empty_at_start", 0, len(centres) - len(np.unique(first)))
+        model = KMeans(n_clusters=len(centres), init=centres, n_init=1, algorithm="lloyd", tol=0).fit(x)
+        emit("lloyd_inertia", 0, model.inertia_)
+        for row_id, label in zip(ids, model.labels_):
+            emit("lloyd_label", row_id, label)
     if args.pca:
         pca = PCA(n_components=args.pca, svd_solver="full").fit(x)
         for c in range(args.pca):
