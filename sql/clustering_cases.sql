@@ -99,6 +99,27 @@ SELECT bool_and(rows >= next_rows) AS largest_first
 FROM (SELECT count(*) AS rows, lead(count(*), 1, 0) OVER (ORDER BY cluster) AS next_rows
 	  FROM segment.kmeans('SELECT id, vec FROM big_blobs', 5) GROUP BY cluster) AS s;
 
+-- every element counts in every distance kernel: rows that only their last
+-- element tells apart (0, 10 or 10.5), for every width modulo 4 and for 3
+-- and 7 rows (kernels take rows four at a time, then the rest one by one):
+-- k = 2 separates the zeros from the others
+CREATE TABLE last_element AS
+SELECT d AS dims, n AS rows, i AS id,
+	array_fill(0::float8, ARRAY[d - 1]) || ARRAY[CASE WHEN i % 3 = 0 THEN 0 WHEN i % 3 = 1 THEN 10 ELSE 10.5 END]::float8[] AS vec
+FROM generate_series(5, 12) AS d, (VALUES (3), (7)) AS r (n), generate_series(1, n) AS i;
+SELECT count(*) AS cases,
+	count(*) FILTER (WHERE separated AND abs(inertia - expected) < 1e-12) AS zeros_apart_at_the_expected_inertia
+FROM (SELECT l.dims, l.rows, m.inertia,
+		-- the squared deviations of the last elements 10 and 10.5 from their mean
+		var_pop(l.vec[l.dims]) FILTER (WHERE l.vec[l.dims] > 0) * count(*) FILTER (WHERE l.vec[l.dims] > 0) AS expected,
+		count(DISTINCT segment.kmeans_assign(l.vec, m)) FILTER (WHERE l.vec[l.dims] = 0) = 1
+		AND count(DISTINCT segment.kmeans_assign(l.vec, m)) FILTER (WHERE l.vec[l.dims] > 0) = 1
+		AND count(DISTINCT segment.kmeans_assign(l.vec, m)) = 2 AS separated
+	  FROM last_element l,
+		LATERAL segment.kmeans_fit(format('SELECT id, vec FROM last_element WHERE dims = %s AND rows = %s', l.dims, l.rows), 2) AS m
+	  GROUP BY l.dims, l.rows, m.inertia) AS c;
+DROP TABLE last_element;
+
 -- elbow: one row per k, exactly one elbow, each inertia that of kmeans_fit;
 -- three separated blobs have their elbow at k = 3
 CREATE TABLE three AS
@@ -119,6 +140,20 @@ SELECT segment.silhouette('SELECT id, vec, cluster FROM labelled', 600) = segmen
 	segment.silhouette('SELECT id, vec, cluster FROM labelled', 100, 7) <> segment.silhouette('SELECT id, vec, cluster FROM labelled', 100, 8) AS sample_follows_seed,
 	abs(segment.silhouette('SELECT id, vec, cluster FROM labelled') -
 		(SELECT avg(silhouette) FROM segment.silhouette_samples('SELECT id, vec, cluster FROM labelled'))) < 1e-12 AS mean_of_samples;
+-- a sample of n - 1 rows is n - 1 distinct rows: its silhouette is the
+-- exact silhouette of the data without one of them; and the row left out is
+-- drawn uniformly (over 40 seeds, a uniform draw leaves out about 25
+-- different rows of 40; fewer than 15 would be a biased sampler)
+CREATE TABLE sampled AS SELECT id, vec, cluster FROM labelled WHERE id <= 40;
+CREATE TEMP TABLE left_out AS
+SELECT s AS seed, r AS row_left_out
+FROM generate_series(1, 40) AS s, generate_series(1, 40) AS r
+WHERE abs(segment.silhouette(format('SELECT id, vec, cluster FROM sampled WHERE id <> %s', r))
+	- segment.silhouette('SELECT id, vec, cluster FROM sampled', 39, s)) < 1e-12;
+SELECT count(DISTINCT seed) AS seeds_with_a_row_left_out, count(*) AS matches,
+	count(DISTINCT row_left_out) >= 15 AS rows_left_out_spread
+FROM left_out;
+DROP TABLE sampled, left_out;
 -- the three blobs, labelled by blob, score near 1 on every index
 SELECT round(segment.silhouette('SELECT id, vec, id % 3 FROM three')::numeric, 2) AS silhouette,
 	round(segment.davies_bouldin('SELECT id, vec, id % 3 FROM three')::numeric, 2) AS davies_bouldin,

@@ -51,6 +51,27 @@ CREATE TABLE gaussian_blobs_labels AS SELECT id, cluster FROM segment.kmeans('SE
 -- k-means finds the five blobs exactly
 SELECT count(DISTINCT (l.cluster, b.blob)) AS cluster_blob_pairs FROM gaussian_blobs_labels l JOIN gaussian_blobs b USING (id);
 
+-- every row of kmeans() is labelled with its nearest centroid, at its
+-- distance, as plain SQL computes them from the model's centroids (10, 47
+-- and 6 elements, row counts not multiples of the kernels' blocks)
+WITH matrices AS (
+	SELECT 'rfm' AS matrix, 4 AS k, id, vec FROM rfm
+	UNION ALL SELECT 'rfm_country', 4, id, vec FROM rfm_country
+	UNION ALL SELECT 'gaussian_blobs', 5, id, vec FROM gaussian_blobs),
+fits AS (SELECT matrix, k, segment.kmeans_fit(format('SELECT id, vec FROM %I', matrix), k) AS model
+		 FROM (VALUES ('rfm', 4), ('rfm_country', 4), ('gaussian_blobs', 5)) AS m (matrix, k)),
+plain AS (
+	SELECT m.matrix, m.id, c.c AS cluster,
+		sqrt((SELECT sum((m.vec[j] - (f.model).centroids[c.c][j]) ^ 2) FROM generate_subscripts(m.vec, 1) AS j)) AS distance
+	FROM matrices m JOIN fits f USING (matrix), generate_series(1, m.k) AS c (c)),
+nearest AS (SELECT DISTINCT ON (matrix, id) matrix, id, cluster, distance FROM plain ORDER BY matrix, id, distance, cluster),
+ours AS (SELECT f.matrix, r.id, r.cluster, r.distance FROM fits f,
+		 LATERAL segment.kmeans(format('SELECT id, vec FROM %I', f.matrix), f.k) AS r)
+SELECT o.matrix, count(*) AS rows, count(*) FILTER (WHERE o.cluster = n.cluster) AS labelled_nearest,
+	count(*) FILTER (WHERE abs(o.distance - n.distance) <= 1e-12 * n.distance + 1e-15) AS at_its_distance
+FROM ours o JOIN nearest n USING (matrix, id)
+GROUP BY o.matrix ORDER BY o.matrix;
+
 -- Hand the vectors (exact float8 text) and labels to scikit-learn
 SET extra_float_digits = 3;
 \copy (SELECT id || ',0,' || array_to_string(rfm || country, ',') FROM customer_raw ORDER BY id) TO 'results/raw.csv'
