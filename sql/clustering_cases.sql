@@ -168,3 +168,27 @@ SELECT round(p.explained_variance_ratio[1]::numeric, 12) AS ratio,
 	segment.pca_transform(p.mean, p) = '{0}' AS mean_maps_to_origin,
 	round((segment.pca_transform('{-1,-2}', p))[1]::numeric, 9) AS projection
 FROM segment.pca_fit('SELECT id, vec FROM line', 1) AS p;
+
+-- match_clusters numbers the current centroids by the previous ones with the
+-- least total squared distance: the same total as a brute force over every
+-- permutation (k = 2..6, three dimensions, seeded centroids)
+SELECT setseed(0.3) \g /dev/null
+CREATE TABLE match_cases AS
+SELECT k, s AS case_no,
+	(SELECT array_agg(ARRAY[random() * 10, random() * 10, random() * 10] ORDER BY c) FROM generate_series(1, k) AS c) AS previous,
+	(SELECT array_agg(ARRAY[random() * 10, random() * 10, random() * 10] ORDER BY c) FROM generate_series(1, k) AS c) AS current
+FROM generate_series(2, 6) AS k, generate_series(1, 4) AS s ORDER BY k, s;
+WITH RECURSIVE permutations (k, p) AS (
+	SELECT k, '{}'::integer[] FROM generate_series(2, 6) AS k
+	UNION ALL
+	SELECT r.k, r.p || c FROM permutations r, generate_series(1, r.k) AS c WHERE cardinality(r.p) < r.k AND NOT c = ANY (r.p)),
+costs AS (
+	SELECT m.k, m.case_no, p.p, (SELECT sum((m.current[c][j] - m.previous[p.p[c]][j]) ^ 2)
+		FROM generate_series(1, m.k) AS c, generate_series(1, 3) AS j) AS cost
+	FROM match_cases m JOIN permutations p ON p.k = m.k AND cardinality(p.p) = m.k)
+SELECT m.k, count(*) AS cases,
+	count(*) FILTER (WHERE abs((SELECT cost FROM costs c WHERE c.k = m.k AND c.case_no = m.case_no
+			AND c.p = segment.match_clusters(m.previous, m.current))
+		- (SELECT min(cost) FROM costs c WHERE c.k = m.k AND c.case_no = m.case_no)) < 1e-9) AS least_total_distance
+FROM match_cases m GROUP BY m.k ORDER BY m.k;
+DROP TABLE match_cases;
