@@ -104,6 +104,14 @@ FROM generate_series(1, 90) AS i JOIN (VALUES (0, 0, 0), (1, 10, 0), (2, 0, 10))
 \copy (VALUES ('0.5,0.5'), ('9.5,0.5'), ('50,50')) TO 'results/emptying_start.csv'
 \copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/emptying.csv --init results/emptying_start.csv' WITH (FORMAT csv)
 INSERT INTO sk SELECT 'emptying', * FROM sk_load;
+TRUNCATE sk_load;
+-- Lloyd's iterations from eight given rows of the bundled matrix (k × dims = 80: the
+-- bounded assignment), here and in scikit-learn
+CREATE TABLE rfm_start AS SELECT array_agg(vec ORDER BY md5(id::text)) AS centroids
+FROM (SELECT id, vec FROM rfm ORDER BY md5(id::text) LIMIT 8) AS r;
+\copy (SELECT array_to_string(vec, ',') FROM rfm ORDER BY md5(id::text) LIMIT 8) TO 'results/rfm_start.csv'
+\copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/rfm.csv --init results/rfm_start.csv' WITH (FORMAT csv)
+INSERT INTO sk SELECT 'rfm_lloyd', * FROM sk_load;
 SET extra_float_digits = 0;
 WITH model AS (SELECT segment.kmeans_fit_from('SELECT id, vec FROM emptying', '{{0.5,0.5},{9.5,0.5},{50,50}}') AS m),
 ours AS (SELECT e.id, segment.kmeans_assign(e.vec, model.m) AS cluster FROM emptying e, model)
@@ -116,6 +124,18 @@ SELECT (SELECT value FROM sk WHERE matrix = 'emptying' AND metric = 'lloyd_empty
 		<= 1e-9 * (m).inertia FROM model) AS inertia_as_scikit_learn
 FROM model;
 DROP TABLE emptying;
+-- Lloyd's iterations from the same eight rows: the same partition of the
+-- 4,339 customers as scikit-learn's, the same inertia
+WITH model AS (SELECT segment.kmeans_fit_from('SELECT id, vec FROM rfm', (SELECT centroids FROM rfm_start)) AS m),
+ours AS (SELECT r.id, segment.kmeans_assign(r.vec, model.m) AS cluster FROM rfm r, model)
+SELECT (SELECT count(DISTINCT (o.cluster, t.value)) FROM ours o JOIN sk t ON t.matrix = 'rfm_lloyd' AND t.metric = 'lloyd_label' AND t.idx = o.id)
+		AS label_pairs,
+	(SELECT count(DISTINCT cluster) FROM ours) AS clusters_filled,
+	(SELECT count(DISTINCT value) FROM sk WHERE matrix = 'rfm_lloyd' AND metric = 'lloyd_label') AS scikit_learns_filled,
+	(SELECT abs((m).inertia - (SELECT value FROM sk WHERE matrix = 'rfm_lloyd' AND metric = 'lloyd_inertia'))
+		<= 1e-9 * (m).inertia FROM model) AS inertia_as_scikit_learn
+FROM model;
+DROP TABLE rfm_start;
 
 -- |a - b| <= 1e-9 |b| (absolute 1e-12 for values within 1e-3 of 0, such as means of z-scores)
 CREATE FUNCTION close_to(a float8, b float8) RETURNS boolean
