@@ -21,6 +21,21 @@ FROM frequent_cases GROUP BY g ORDER BY g;
 -- the collation decides ties, as it decides mode()'s order
 SELECT segment.most_frequent(v COLLATE "C") AS c_order, mode() WITHIN GROUP (ORDER BY v COLLATE "C") AS c_mode
 FROM (VALUES ('a'), ('B'), ('a'), ('B')) AS t (v);
+SELECT segment.most_frequent(v COLLATE "und-x-icu") AS icu_order, mode() WITHIN GROUP (ORDER BY v COLLATE "und-x-icu") AS icu_mode
+FROM (VALUES ('a'), ('B'), ('a'), ('B')) AS t (v);
+-- partial states combined (partitionwise aggregation): each partition's own
+-- favourite (y, z) loses to the value that is second in both (x)
+CREATE TABLE frequent_parts (part integer, g integer, v text) PARTITION BY LIST (part);
+CREATE TABLE frequent_parts_1 PARTITION OF frequent_parts FOR VALUES IN (1);
+CREATE TABLE frequent_parts_2 PARTITION OF frequent_parts FOR VALUES IN (2);
+INSERT INTO frequent_parts SELECT 1, 1, CASE WHEN i <= 10 THEN 'y' ELSE 'x' END FROM generate_series(1, 18) AS i;
+INSERT INTO frequent_parts SELECT 2, 1, CASE WHEN i <= 10 THEN 'z' ELSE 'x' END FROM generate_series(1, 18) AS i;
+ANALYZE frequent_parts;
+SET enable_partitionwise_aggregate = on;
+EXPLAIN (COSTS OFF) SELECT g, segment.most_frequent(v) FROM frequent_parts GROUP BY g;
+SELECT g, segment.most_frequent(v) AS most_frequent, mode() WITHIN GROUP (ORDER BY v) AS mode FROM frequent_parts GROUP BY g;
+RESET enable_partitionwise_aggregate;
+DROP TABLE frequent_parts;
 -- a parallel plan (partial aggregates serialized, combined) gives the same
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
