@@ -77,6 +77,21 @@ SELECT a AS slipping_group, segment.rfm_action(a, 5) = segment.rfm_action('Canno
 FROM unnest(ARRAY['Need attention', 'About to sleep', 'At risk', 'Hibernating', 'Lost']) AS a;
 SELECT count(DISTINCT segment.rfm_action(name)) AS distinct_actions FROM rfm_grid;
 
+-- The automatic labels follow the README's rule on the centroid's z-scores
+-- (recency, invoices, per hour, per day, per month, per year, total,
+-- average, days between, domestic): recency <= -0.5 recent, >= 0.5 lapsed;
+-- frequency, the mean of invoices and invoices per month; spending, the total;
+-- several orders a day when per hour and per day average >= 1; abroad when
+-- domestic <= -0.5; a repeated label gets its number
+SELECT u.c, u.label
+FROM unnest(segment.segmentation_labels(ARRAY[
+		[-1, 1, 0, 0, 1, -1, 1, 0, 0, -1],
+		[1, -1, 1.5, 1.5, -1, 1, -1, 0, 0, 1],
+		[0, 0.6, 0, 0, 0.6, -2, 0.6, 0, 0, 0.6],
+		[0.2, -2, 0, 0, 1, 0, 0.2, 0, 0, -0.2],
+		[0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+		[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]::float8[], true)) WITH ORDINALITY AS u (label, c);
+
 -- The report opens with what to do, before the statistics
 SELECT strpos(html, '<h2>What to do</h2>') > 0 AS has_what_to_do,
 	strpos(html, '<h2>What to do</h2>') < strpos(html, '<h2>Segments</h2>') AS what_to_do_first,

@@ -40,6 +40,19 @@ SELECT error_of($$ SELECT segment.drop_segmentation('dropme') $$);
 SELECT segment.drop_segmentation('dropme', cascade => true);
 SELECT to_regprocedure('dashboards.best_customers()') IS NULL AS function_dropped_with_cascade;
 
+-- one dependent is enough: each kind alone makes it refuse
+SELECT segment.create_segmentation('dropme', 'invoices_small', k => 3);
+CREATE VIEW dashboards.one_view AS SELECT cluster FROM dropme.profiles;
+SELECT error_of($$ SELECT segment.drop_segmentation('dropme') $$);
+DROP VIEW dashboards.one_view;
+CREATE TABLE dropme.one_table (note text);
+SELECT error_of($$ SELECT segment.drop_segmentation('dropme') $$);
+DROP TABLE dropme.one_table;
+CREATE INDEX one_index ON dropme.assignments (distance);
+SELECT error_of($$ SELECT segment.drop_segmentation('dropme') $$);
+DROP INDEX dropme.one_index;
+SELECT segment.drop_segmentation('dropme');
+
 -- cascade => true drops the dependents too, and says so
 SELECT segment.create_segmentation('dropme', 'invoices_small', k => 3);
 CREATE VIEW dashboards.segment_sizes AS SELECT cluster, customers FROM dropme.profiles;
