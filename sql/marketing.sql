@@ -72,6 +72,22 @@ FROM marketing.profiles p JOIN plain USING (cluster);
 SELECT cluster, label, customers, round(revenue::numeric) AS revenue, round(revenue_share::numeric, 3) AS revenue_share,
 	rfm_segment, action
 FROM marketing.profiles ORDER BY cluster;
+-- the first eleven months (as make demo segments them) have a slipping
+-- segment of high spenders: it gets the action of Cannot lose them
+SELECT segment.create_segmentation('marketing_early', 'invoices', as_of => '2011-11-08');
+WITH plain AS (
+	SELECT a.cluster, avg(f.r_score) AS r, avg(f.f_score) AS f, avg(f.m_score) AS m
+	FROM marketing_early.assignments a JOIN marketing_early.features f USING (customer_id)
+	WHERE a.cluster IS NOT NULL GROUP BY a.cluster)
+SELECT count(*) AS segments,
+	count(*) FILTER (WHERE p.rfm_segment = segment.rfm_segment(floor(plain.r + 0.5)::int, floor(plain.f + 0.5)::int)) AS grouped_by_rule,
+	count(*) FILTER (WHERE p.action = segment.rfm_action(CASE
+		WHEN floor(plain.m + 0.5) >= 4 AND p.rfm_segment IN ('Need attention', 'About to sleep', 'At risk', 'Hibernating', 'Lost')
+		THEN 'Cannot lose them' ELSE p.rfm_segment END)) AS action_by_rule,
+	count(*) FILTER (WHERE floor(plain.m + 0.5) >= 4
+		AND p.rfm_segment IN ('Need attention', 'About to sleep', 'At risk', 'Hibernating', 'Lost')) AS slipping_high_spenders
+FROM marketing_early.profiles p JOIN plain USING (cluster);
+SELECT segment.drop_segmentation('marketing_early');
 SELECT a AS slipping_group, segment.rfm_action(a, 5) = segment.rfm_action('Cannot lose them') AS high_spenders_win_back,
 	segment.rfm_action(a, 3) = segment.rfm_action(a) AS others_keep_it
 FROM unnest(ARRAY['Need attention', 'About to sleep', 'At risk', 'Hibernating', 'Lost']) AS a;
