@@ -88,6 +88,29 @@ SELECT xml_is_well_formed_document(html) AS well_formed,
 		= (SELECT k FROM retail.model) AS one_row_per_segment,
 	html !~* '<script|https?://(?!www\.w3\.org/)|src=|@import|url\(' AS self_contained
 FROM page;
+-- the report's tables say what the tables hold: what to do by revenue,
+-- largest first; the segments with their shares in per cent and the key
+-- features' columns in the features' order; the chosen k highlighted
+CREATE TEMP TABLE report_page AS SELECT segment.report('retail')::xml AS doc;
+CREATE TEMP TABLE report_rows AS
+SELECT t.n AS table_no, r.pos, (xpath('/*/*[local-name()="td"][1]/text()', r.tr))[1]::text AS first_cell,
+	(xpath('/*/*[local-name()="td"][4]/text()', r.tr))[1]::text AS fourth_cell,
+	(xpath('/*/@class', r.tr))[1]::text AS class
+FROM report_page, generate_series(1, 3) AS t (n),
+	unnest(xpath(format('(//*[local-name()="table"])[%s]/*[local-name()="tbody"]/*[local-name()="tr"]', t.n), doc))
+		WITH ORDINALITY AS r (tr, pos);
+SELECT (SELECT array_agg(first_cell::integer ORDER BY pos) FROM report_rows WHERE table_no = 1)
+		= (SELECT array_agg(cluster ORDER BY revenue DESC) FROM retail.profiles) AS what_to_do_by_revenue,
+	(SELECT bool_and(r.fourth_cell = to_char(100 * p.share, 'FM990.0') || ' %') FROM report_rows r
+	 JOIN retail.profiles p ON p.cluster = r.first_cell::integer WHERE r.table_no = 2) AS shares_in_per_cent,
+	(SELECT array_agg(h::text) FROM report_page, unnest(xpath('(//*[local-name()="table"])[2]/*[local-name()="thead"]//*[local-name()="th"]/text()', doc)) AS h)
+		= ARRAY['segment', 'label', 'customers', 'share']
+		|| (SELECT array_agg(replace(f, '_', ' ') ORDER BY i) FROM segment.segmentations s, unnest(s.features) WITH ORDINALITY AS u (f, i)
+			WHERE s.name = 'retail' AND f IN ('recency_days', 'invoices', 'invoices_per_month', 'total_amount', 'avg_invoice_amount',
+				'mean_days_between', 'domestic')) AS feature_columns_in_order,
+	(SELECT array_agg(first_cell::integer) FROM report_rows WHERE table_no = 3 AND class = 'chosen')
+		= ARRAY[(SELECT k FROM retail.model)] AS chosen_k_highlighted;
+DROP TABLE report_page, report_rows;
 -- xmllint agrees (files written as psql prints them)
 \pset format unaligned
 \pset tuples_only on
