@@ -129,6 +129,8 @@ SELECT e.k, e.is_elbow,
 	e.inertia = (segment.kmeans_fit('SELECT id, vec FROM three', e.k)).inertia AS same_as_kmeans_fit
 FROM segment.elbow('SELECT id, vec FROM three', 1, 8) AS e ORDER BY e.k;
 SELECT k, is_elbow FROM segment.elbow('SELECT id, vec FROM three', 4, 4);
+-- two candidates lie on a straight line: a tie, which goes to the smaller k
+SELECT k, is_elbow FROM segment.elbow('SELECT id, vec FROM three', 2, 3) ORDER BY k;
 
 -- silhouette: a singleton cluster scores 0; a sample as large as the data is
 -- the exact value; a sample depends on the seed, not on the row order
