@@ -118,6 +118,21 @@ FROM (SELECT l.dims, l.rows, m.inertia,
 	  FROM last_element l,
 		LATERAL segment.kmeans_fit(format('SELECT id, vec FROM last_element WHERE dims = %s AND rows = %s', l.dims, l.rows), 2) AS m
 	  GROUP BY l.dims, l.rows, m.inertia) AS c;
+-- and in the silhouette's kernel: labelled zero or not, against plain SQL
+WITH labelled AS (SELECT dims, rows, id, vec, (vec[dims] > 0)::integer + 1 AS cluster FROM last_element),
+pairs AS (SELECT a.dims, a.rows, a.id, a.cluster,
+			avg(sqrt((SELECT sum((a.vec[j] - b.vec[j]) ^ 2) FROM generate_series(1, a.dims) AS j)))
+				FILTER (WHERE b.cluster = a.cluster AND b.id <> a.id) AS a_mean,
+			avg(sqrt((SELECT sum((a.vec[j] - b.vec[j]) ^ 2) FROM generate_series(1, a.dims) AS j)))
+				FILTER (WHERE b.cluster <> a.cluster) AS b_mean
+		  FROM labelled a JOIN labelled b USING (dims, rows) GROUP BY a.dims, a.rows, a.id, a.cluster),
+plain AS (SELECT dims, rows, avg(coalesce((b_mean - a_mean) / greatest(a_mean, b_mean), 0)) AS silhouette
+		  FROM pairs GROUP BY dims, rows)
+SELECT count(*) AS cases,
+	count(*) FILTER (WHERE abs(segment.silhouette(format(
+		'SELECT id, vec, (vec[%1$s] > 0)::integer + 1 FROM last_element WHERE dims = %1$s AND rows = %2$s', dims, rows)) - silhouette) < 1e-12)
+		AS silhouette_as_plain_sql
+FROM plain;
 DROP TABLE last_element;
 
 -- elbow: one row per k, exactly one elbow, each inertia that of kmeans_fit;
@@ -193,4 +208,11 @@ SELECT m.k, count(*) AS cases,
 			AND c.p = segment.match_clusters(m.previous, m.current))
 		- (SELECT min(cost) FROM costs c WHERE c.k = m.k AND c.case_no = m.case_no)) < 1e-9) AS least_total_distance
 FROM match_cases m GROUP BY m.k ORDER BY m.k;
+-- with more clusters than before, the new ones take the next numbers: the
+-- numbers are 1..k, each once
+SELECT m.k AS previous_k, m.k + e.extra AS k,
+	(SELECT array_agg(n ORDER BY n) FROM unnest(segment.match_clusters(m.previous,
+		m.current || (SELECT array_agg(ARRAY[20 + x, 20 + x, 20 + x] ORDER BY x) FROM generate_series(1, e.extra) AS x))) AS n)
+		= ARRAY(SELECT generate_series(1, m.k + e.extra)) AS numbered_1_to_k
+FROM match_cases m, (VALUES (1), (2)) AS e (extra) WHERE m.case_no = 1 ORDER BY m.k, e.extra;
 DROP TABLE match_cases;

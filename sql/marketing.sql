@@ -32,8 +32,18 @@ SELECT (SELECT count(*) FROM (SELECT invoices FROM purchasers GROUP BY invoices 
 	+ (SELECT count(*) FROM (SELECT recency_days FROM purchasers GROUP BY recency_days HAVING count(DISTINCT r_score) > 1) x)
 	+ (SELECT count(*) FROM (SELECT total_amount FROM purchasers GROUP BY total_amount HAVING count(DISTINCT m_score) > 1) x)
 	AS equal_values_with_different_scores;
+-- the quintile rule by itself: ten customers, two per class; seven, as
+-- 1 + floor(5 (rank - 1) / 7)
+SELECT array_agg(segment.rfm_quintile(r, 10) ORDER BY r) AS ten_customers,
+	array_agg(segment.rfm_quintile(r, 7) ORDER BY r) FILTER (WHERE r <= 7) AS seven_customers
+FROM generate_series(1, 10) AS r;
 SELECT count(*) AS without_purchase, count(r_score) + count(f_score) + count(m_score) + count(rfm_score) + count(rfm_segment) AS scored
 FROM marketing.features WHERE invoices = 0;
+
+-- the domestic country is the most common one among the customers with a purchase
+SELECT domestic_country, domestic_country = (SELECT country FROM marketing.features WHERE invoices > 0 AND country IS NOT NULL
+		GROUP BY country ORDER BY count(*) DESC LIMIT 1) AS most_common
+FROM segment.segmentations WHERE name = 'marketing';
 
 -- The named groups: the README's table of score ranges, cell by cell
 CREATE TEMP TABLE rfm_grid (name text, r_from int, r_to int, f_from int, f_to int);
@@ -171,6 +181,11 @@ SELECT (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY (model).inertia) FROM
 -- the notebook's segments: a few outliers each in a segment of their own
 SELECT array_agg(customers ORDER BY cluster) AS sizes FROM notebook.profiles;
 SELECT cluster, label, customers, rfm_segment FROM notebook.profiles ORDER BY cluster;
+-- its labels read the notebook's order of features (recency, invoices,
+-- total, average, days between, per month, per day, per hour, per year)
+SELECT segment.segmentation_automatic_labels(s, ARRAY[[-1, 1, 1, -1, 0, 1, 0, 0, 0], [1, -1, -1, 1, 0, -1, 1.5, 1.5, 0]]::float8[])
+	AS notebook_labels
+FROM segment.segmentations s WHERE s.name = 'notebook';
 -- the one-hot countries appear in the PCA loadings by name
 SELECT count(*) FILTER (WHERE feature LIKE 'country: %') / 2 AS country_loadings_per_component,
 	count(*) FILTER (WHERE feature = 'country: United Kingdom') AS uk

@@ -75,6 +75,13 @@ SELECT count(*) AS segment_headers,
 	count(*) FILTER (WHERE h.swatch = (SELECT l.swatch FROM legend_entries l WHERE l.kind = 'clusters' AND l.cluster = h.cluster))
 		AS coloured_as_in_the_clusters_plot
 FROM legend_entries h WHERE h.kind = 'transitions' AND h.swatch IS NOT NULL;
+-- and its cells are blue where customers stayed, orange where they moved
+-- (as its note says)
+SELECT count(*) AS cells, count(*) FILTER (WHERE (c.from_cluster = c.to_cluster) = (c.fill = '#0072B2')
+		AND c.fill IN ('#0072B2', '#D55E00')) AS blue_iff_stayed
+FROM (SELECT (xpath('/*/@data-from', e))[1]::text AS from_cluster, (xpath('/*/@data-to', e))[1]::text AS to_cluster,
+		(xpath('/*/*[local-name()="rect"]/@fill', e))[1]::text AS fill
+	  FROM plot_docs d, unnest(xpath('//*[@class="transition"]', d.doc)) AS e WHERE d.kind = 'transitions') AS c;
 DROP TABLE plot_docs, legend_entries, series_colours;
 -- the report: well-formed, self-contained (no scripts, no fetches), with the plots and tables
 WITH page AS (SELECT segment.report('retail') AS html)
