@@ -45,6 +45,17 @@ rule AS (SELECT e.k FROM retail.elbow e, elbow
 SELECT (SELECT k FROM rule) AS rule_k, (SELECT k FROM retail.elbow WHERE is_chosen) AS chosen_k,
 	(SELECT abs(e.smallest_share - (SELECT min(share) FROM retail.profiles)) < 1e-12 FROM retail.elbow e WHERE e.is_chosen)
 		AS smallest_share_is_the_profiles;
+-- the rule on hand-made scores: k = 2 is never chosen, even with the best
+-- silhouette next to the elbow; a smallest segment under 2 % rules a k out;
+-- without a qualifying k near the elbow, the best qualifying silhouette;
+-- without any, the elbow
+SELECT c.case_name, segment.choose_k(c.ks, c.silhouettes, c.shares, c.elbow_k) AS chosen
+FROM (VALUES
+	('k = 2 best, elbow 3', '{2,3,4,5,6}'::integer[], '{0.9,0.5,0.6,0.4,0.3}'::float8[], '{0.1,0.1,0.1,0.1,0.1}'::float8[], 3),
+	('best k has a 1.5 % segment', '{2,3,4,5,6}', '{0.1,0.2,0.9,0.3,0.2}', '{0.5,0.3,0.015,0.1,0.05}', 4),
+	('none near the elbow qualifies', '{2,3,4,5,6,7,8}', '{0.9,0.8,0.2,0.3,0.7,0.4,0.1}', '{0.3,0.01,0.1,0.1,0.1,0.1,0.1}', 2),
+	('none qualifies', '{2,3,4}', '{0.5,0.4,0.3}', '{0.3,0.01,0.019}', 2)
+) AS c (case_name, ks, silhouettes, shares, elbow_k);
 
 -- the views agree with the building blocks: the overall silhouette row is
 -- the mean of the assignments' silhouettes, which is segment.silhouette

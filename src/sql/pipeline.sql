@@ -820,6 +820,25 @@ $function$;
 COMMENT ON FUNCTION segment.final_labels(text[], text[]) IS
 	'the label of each segment: the user''s where set, else the automatic one, kept unique';
 
+-- The automatic k of a segmentation from its candidates' scores: among
+-- k = 3..8 whose smallest segment holds at least 2 % of the customers, the
+-- best silhouette within one of the Kneedle elbow; else the best silhouette
+-- among them; else the elbow.  Ties go to the smaller k.
+CREATE FUNCTION segment.choose_k(ks integer[], silhouettes double precision[], smallest_shares double precision[],
+		elbow_k integer)
+	RETURNS integer
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT coalesce((
+		SELECT u.k FROM unnest(ks, silhouettes, smallest_shares) AS u (k, silhouette, smallest_share)
+		WHERE u.k BETWEEN 3 AND 8 AND u.smallest_share >= 0.02
+		ORDER BY abs(u.k - elbow_k) > 1, u.silhouette DESC NULLS LAST, u.k
+		LIMIT 1), elbow_k)
+	$$;
+COMMENT ON FUNCTION segment.choose_k(integer[], double precision[], double precision[], integer) IS
+	'the automatic number of segments from the candidates'' silhouettes and smallest shares and the elbow';
+
 -- Fit a segmentation anew from its features: standardize, fit every
 -- candidate k (the previous k also from the previous centroids: a warm
 -- start), choose k, keep the previous numbers and user labels; the result
@@ -1004,11 +1023,9 @@ BEGIN
 	IF r.k IS NOT NULL THEN
 		chosen := r.k;
 	ELSE
-		SELECT s.k INTO chosen FROM segment.segmentation_scores s
-		WHERE s.name = segmentation AND s.k BETWEEN 3 AND 8 AND s.smallest_share >= 0.02
-		ORDER BY abs(s.k - elbow_k) > 1, s.silhouette DESC NULLS LAST, s.k
-		LIMIT 1;
-		chosen := coalesce(chosen, elbow_k);
+		SELECT segment.choose_k(array_agg(s.k ORDER BY s.k), array_agg(s.silhouette ORDER BY s.k),
+			array_agg(s.smallest_share ORDER BY s.k), elbow_k) INTO chosen
+		FROM segment.segmentation_scores s WHERE s.name = segmentation;
 		-- hysteresis: the previous k stays while it still qualifies (3..8,
 		-- every segment at least 2 %) and is within two of the new elbow (the
 		-- Kneedle elbow of a flat inertia curve moves by one at the slightest
