@@ -30,18 +30,25 @@ OBJS = \
 # The SQL layer is written as one file per concern under src/sql, in the
 # order of the data path; make assembles the install script of the current
 # version from them, and the update script from the previous version from its
-# own first part, the files of the pipeline layer and its own last part.
+# own first part, the files of the building blocks it adds, the files of the
+# pipeline layer and its own last part.
 # Released scripts are frozen in install/.
 EXTVERSION = 0.3
 SQL_SOURCES = \
 	src/sql/schema.sql \
 	src/sql/features.sql \
+	src/sql/most_frequent.sql \
 	src/sql/scaler.sql \
 	src/sql/kmeans.sql \
+	src/sql/evaluate.sql \
 	src/sql/metrics.sql \
 	src/sql/pca.sql \
 	src/sql/registry.sql \
 	$(PIPELINE_SQL_SOURCES)
+# the building blocks this version adds, in both scripts
+ADDED_SQL_SOURCES = \
+	src/sql/most_frequent.sql \
+	src/sql/evaluate.sql
 PIPELINE_SQL_SOURCES = \
 	src/sql/registry_access.sql \
 	src/sql/marketing.sql \
@@ -108,7 +115,7 @@ endif
 install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 	{ echo '-- segment $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-install/segment--0.2--$(EXTVERSION).sql: src/sql/update--0.2--$(EXTVERSION).sql $(PIPELINE_SQL_SOURCES) src/sql/update--0.2--$(EXTVERSION).finish.sql
+install/segment--0.2--$(EXTVERSION).sql: src/sql/update--0.2--$(EXTVERSION).sql $(ADDED_SQL_SOURCES) $(PIPELINE_SQL_SOURCES) src/sql/update--0.2--$(EXTVERSION).finish.sql
 	{ echo '-- segment 0.2 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
 .PHONY: test demo bench browser-check valgrind-check

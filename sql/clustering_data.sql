@@ -113,29 +113,26 @@ FROM (SELECT id, vec FROM rfm ORDER BY md5(id::text) LIMIT 8) AS r;
 \copy sk_load FROM PROGRAM '/usr/bin/python3 test/reference/sklearn_reference.py results/rfm.csv --init results/rfm_start.csv' WITH (FORMAT csv)
 INSERT INTO sk SELECT 'rfm_lloyd', * FROM sk_load;
 SET extra_float_digits = 0;
-WITH model AS (SELECT segment.kmeans_fit_from('SELECT id, vec FROM emptying', '{{0.5,0.5},{9.5,0.5},{50,50}}') AS m),
-ours AS (SELECT e.id, segment.kmeans_assign(e.vec, model.m) AS cluster FROM emptying e, model)
-SELECT (SELECT value FROM sk WHERE matrix = 'emptying' AND metric = 'lloyd_empty_at_start') AS empty_at_start,
-	(SELECT count(DISTINCT (o.cluster, t.value)) FROM ours o JOIN sk t ON t.matrix = 'emptying' AND t.metric = 'lloyd_label' AND t.idx = o.id)
-		AS label_pairs,
-	(SELECT count(DISTINCT cluster) FROM ours) AS clusters_filled,
-	(SELECT count(DISTINCT value) FROM sk WHERE matrix = 'emptying' AND metric = 'lloyd_label') AS scikit_learns_filled,
-	(SELECT abs((m).inertia - (SELECT value FROM sk WHERE matrix = 'emptying' AND metric = 'lloyd_inertia'))
-		<= 1e-9 * (m).inertia FROM model) AS inertia_as_scikit_learn
-FROM model;
-DROP TABLE emptying;
--- Lloyd's iterations from the same eight rows: the same partition of the
--- 4,339 customers as scikit-learn's, the same inertia
-WITH model AS (SELECT segment.kmeans_fit_from('SELECT id, vec FROM rfm', (SELECT centroids FROM rfm_start)) AS m),
-ours AS (SELECT r.id, segment.kmeans_assign(r.vec, model.m) AS cluster FROM rfm r, model)
-SELECT (SELECT count(DISTINCT (o.cluster, t.value)) FROM ours o JOIN sk t ON t.matrix = 'rfm_lloyd' AND t.metric = 'lloyd_label' AND t.idx = o.id)
-		AS label_pairs,
-	(SELECT count(DISTINCT cluster) FROM ours) AS clusters_filled,
-	(SELECT count(DISTINCT value) FROM sk WHERE matrix = 'rfm_lloyd' AND metric = 'lloyd_label') AS scikit_learns_filled,
-	(SELECT abs((m).inertia - (SELECT value FROM sk WHERE matrix = 'rfm_lloyd' AND metric = 'lloyd_inertia'))
-		<= 1e-9 * (m).inertia FROM model) AS inertia_as_scikit_learn
-FROM model;
-DROP TABLE rfm_start;
+-- Lloyd's iterations from the same centres, here and in scikit-learn: the
+-- emptying cluster (it is empty at the start) and the eight rows of the
+-- bundled matrix (4,339 customers) end in scikit-learn's partition, at its
+-- inertia
+WITH starts (matrix, source_table, centroids) AS (VALUES
+	('emptying', 'emptying', '{{0.5,0.5},{9.5,0.5},{50,50}}'::float8[]),
+	('rfm_lloyd', 'rfm', (SELECT centroids FROM rfm_start))),
+fits AS (SELECT matrix, segment.kmeans_fit_from(format('SELECT id, vec FROM %I', source_table), centroids) AS m FROM starts),
+rows AS (SELECT 'emptying' AS matrix, id, vec FROM emptying UNION ALL SELECT 'rfm_lloyd', id, vec FROM rfm),
+ours AS (SELECT r.matrix, r.id, segment.kmeans_assign(r.vec, f.m) AS cluster FROM rows r JOIN fits f USING (matrix))
+SELECT f.matrix,
+	(SELECT value FROM sk WHERE matrix = f.matrix AND metric = 'lloyd_empty_at_start') AS empty_at_start,
+	(SELECT count(DISTINCT (o.cluster, t.value)) FROM ours o
+	 JOIN sk t ON t.matrix = o.matrix AND t.metric = 'lloyd_label' AND t.idx = o.id WHERE o.matrix = f.matrix) AS label_pairs,
+	(SELECT count(DISTINCT cluster) FROM ours o WHERE o.matrix = f.matrix) AS clusters_filled,
+	(SELECT count(DISTINCT value) FROM sk WHERE matrix = f.matrix AND metric = 'lloyd_label') AS scikit_learns_filled,
+	abs((f.m).inertia - (SELECT value FROM sk WHERE matrix = f.matrix AND metric = 'lloyd_inertia'))
+		<= 1e-9 * (f.m).inertia AS inertia_as_scikit_learn
+FROM fits f ORDER BY f.matrix;
+DROP TABLE emptying, rfm_start;
 
 -- |a - b| <= 1e-9 |b| (absolute 1e-12 for values within 1e-3 of 0, such as means of z-scores)
 CREATE FUNCTION close_to(a float8, b float8) RETURNS boolean

@@ -10,7 +10,8 @@ Never part of the extension: a developer's tool.
 
     tools/mutation_probe.py [--only ID,ID] [--all-tests] [--report FILE]
 
-A mutation is "caught" when a listed test fails; --all-tests runs every
+A mutation is "caught" when a listed test fails ("stale" when its text is
+no longer in the file or it does not build: not scored); --all-tests runs every
 pg_regress and pgTAP test for each mutation instead (slower, the honest
 upper bound).  The unmutated tree must pass first.  Prints one line per
 mutation and a score by concern; --report writes them as Markdown.
@@ -154,7 +155,8 @@ def main():
     installation = Installation(os.path.join(base, "pg"))
     results = []
     try:
-        tests_of = (lambda m: all_tests()) if args.all_tests else (lambda m: m["tests"])
+        every_test = all_tests()
+        tests_of = (lambda m: every_test) if args.all_tests else (lambda m: m["tests"])
         baseline_tests = sorted({t for m in mutations for t in tests_of(m)})
         build_and_install(tree, installation)
         failed = run_tests(tree, installation, baseline_tests)
@@ -177,8 +179,9 @@ def main():
                 verdict = "caught" if failed else "LIVED"
                 results.append((m, verdict, ", ".join(failed)))
             except SystemExit as error:
-                results.append((m, "caught", "build or install failed: %s" % str(error)[:80]))
-                verdict = "caught"
+                # a bug that does not build is no bug the tests could miss
+                results.append((m, "stale", "does not build: %s" % str(error)[:80]))
+                verdict = "stale"
             finally:
                 with open(path, "w") as f:
                     f.write(original)

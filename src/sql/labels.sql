@@ -45,9 +45,8 @@ COMMENT ON FUNCTION segment.segmentation_labels(double precision[], boolean) IS 
 
 -- The automatic labels of a segmentation's clusters from their centroids.
 -- The notebook recipe's centroids are z-scores of the raw features in
--- another order: they are read in the rfm recipe's order (recency,
--- invoices, per hour, per day, per month, per year, total, average, time
--- between), without a domestic flag.
+-- another order: each is read in the rfm recipe's order of features
+-- (segment.segmentation_features), without a domestic flag.
 CREATE FUNCTION segment.segmentation_automatic_labels(r segment.segmentations, centroids double precision[])
 	RETURNS text[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -55,8 +54,9 @@ CREATE FUNCTION segment.segmentation_automatic_labels(r segment.segmentations, c
 	AS $$
 	SELECT CASE WHEN r.recipe = 'notebook' THEN
 		segment.segmentation_labels((
-			SELECT array_agg(ARRAY[centroids[c][1], centroids[c][2], centroids[c][8], centroids[c][7], centroids[c][6],
-				centroids[c][9], centroids[c][3], centroids[c][4], centroids[c][5]] ORDER BY c)
+			SELECT array_agg(ARRAY(
+				SELECT centroids[c][array_position(segment.segmentation_features('notebook', false), u.feature)]
+				FROM unnest(segment.segmentation_features('rfm', false)) WITH ORDINALITY AS u (feature, i) ORDER BY u.i) ORDER BY c)
 			FROM generate_series(1, array_length(centroids, 1)) AS c), false)
 	ELSE segment.segmentation_labels(centroids, r.country_column IS NOT NULL) END
 	$$;

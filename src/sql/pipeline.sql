@@ -373,13 +373,14 @@ CREATE FUNCTION segment.rfm_scores_sql(customers text)
 		SELECT s.*, s.r_score::text || s.f_score::text || s.m_score::text AS rfm_score,
 			segment.rfm_segment(s.r_score, s.f_score) AS rfm_segment
 		FROM (SELECT q.*,
-				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.recency_days DESC),
-					count(*) OVER (PARTITION BY q.invoices > 0)) END AS r_score,
-				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.invoices),
-					count(*) OVER (PARTITION BY q.invoices > 0)) END AS f_score,
-				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER (PARTITION BY q.invoices > 0 ORDER BY q.total_amount),
-					count(*) OVER (PARTITION BY q.invoices > 0)) END AS m_score
-			  FROM (%s) AS q) AS s $sql$, customers)
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER by_recency, count(*) OVER buyers) END AS r_score,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER by_invoices, count(*) OVER buyers) END AS f_score,
+				CASE WHEN q.invoices > 0 THEN segment.rfm_quintile(rank() OVER by_amount, count(*) OVER buyers) END AS m_score
+			  FROM (%s) AS q
+			  WINDOW buyers AS (PARTITION BY q.invoices > 0),
+				by_recency AS (buyers ORDER BY q.recency_days DESC),
+				by_invoices AS (buyers ORDER BY q.invoices),
+				by_amount AS (buyers ORDER BY q.total_amount)) AS s $sql$, customers)
 	$$;
 COMMENT ON FUNCTION segment.rfm_scores_sql(text) IS 'SQL of the rows of a query of customers with their RFM scores';
 

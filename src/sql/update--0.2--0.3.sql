@@ -3,9 +3,10 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION segment UPDATE TO '0.3'" to load this file. \quit
 
--- The update from 0.2: this file, then the files of the pipeline layer
--- (registry_access, pipeline, labels, plots, report), which create the
--- functions of 0.3 anew.  The features and building blocks are as in 0.2.
+-- The update from 0.2: this file, then the files of the building blocks
+-- 0.3 adds (most_frequent, evaluate), then those of the pipeline layer
+-- (registry_access, marketing, pipeline, labels, plots, report), which
+-- create the functions of 0.3 anew.  The other building blocks are as in 0.2.
 
 --
 -- Existing segmentations keep their results: each one's eight materialized
@@ -120,68 +121,6 @@ BEGIN
 	END LOOP;
 END
 $convert$;
-
---
--- New building blocks (as in kmeans.sql)
---
-CREATE FUNCTION segment.kmeans_fit_from(source text, centroids double precision[], max_iter integer DEFAULT 300)
-	RETURNS segment.kmeans_model
-	AS 'MODULE_PATHNAME'
-	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION segment.kmeans_fit_from(text, double precision[], integer) IS
-	'Lloyd iterations (at most max_iter) on the vectors of a source from the given k × dims centroids: a warm start';
-
--- The most frequent value of a group (src/most_frequent.c): a customer's
--- country, counted in a hash table rather than sorted as mode() sorts
-CREATE FUNCTION segment.most_frequent_accum(internal, text)
-	RETURNS internal
-	AS 'MODULE_PATHNAME'
-	LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION segment.most_frequent_combine(internal, internal)
-	RETURNS internal
-	AS 'MODULE_PATHNAME'
-	LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION segment.most_frequent_serialize(internal)
-	RETURNS bytea
-	AS 'MODULE_PATHNAME'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION segment.most_frequent_deserialize(bytea, internal)
-	RETURNS internal
-	AS 'MODULE_PATHNAME'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION segment.most_frequent_final(internal)
-	RETURNS text
-	AS 'MODULE_PATHNAME'
-	LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE segment.most_frequent(text) (
-	SFUNC = segment.most_frequent_accum,
-	STYPE = internal,
-	SSPACE = 160,
-	COMBINEFUNC = segment.most_frequent_combine,
-	SERIALFUNC = segment.most_frequent_serialize,
-	DESERIALFUNC = segment.most_frequent_deserialize,
-	FINALFUNC = segment.most_frequent_final,
-	PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE segment.most_frequent(text) IS
-	'the most frequent non-NULL value, the first in collation order among equally frequent ones (mode() WITHIN GROUP (ORDER BY value) without the sort)';
-COMMENT ON FUNCTION segment.most_frequent_accum(internal, text) IS 'transition function of segment.most_frequent';
-COMMENT ON FUNCTION segment.most_frequent_combine(internal, internal) IS 'combine function of segment.most_frequent';
-COMMENT ON FUNCTION segment.most_frequent_serialize(internal) IS 'serialize function of segment.most_frequent';
-COMMENT ON FUNCTION segment.most_frequent_deserialize(bytea, internal) IS 'deserialize function of segment.most_frequent';
-COMMENT ON FUNCTION segment.most_frequent_final(internal) IS 'final function of segment.most_frequent';
-
--- Every candidate k from one read of the vectors (src/evaluate.c)
-CREATE FUNCTION segment.evaluate(source text, k_min integer DEFAULT 2, k_max integer DEFAULT 10,
-		n_init integer DEFAULT 10, seed bigint DEFAULT 0, silhouette_sample integer DEFAULT NULL,
-		start double precision[] DEFAULT NULL)
-	RETURNS TABLE (k integer, model segment.kmeans_model, inertia double precision, silhouette double precision,
-		davies_bouldin double precision, calinski_harabasz double precision, sizes bigint[],
-		smallest_share double precision, is_elbow boolean, from_start boolean)
-	AS 'MODULE_PATHNAME'
-	LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
-COMMENT ON FUNCTION segment.evaluate(text, integer, integer, integer, bigint, integer, double precision[]) IS
-	'every k of k_min .. k_max from one read of the vectors: the model, its inertia, silhouette, Davies-Bouldin and Calinski-Harabasz scores, segment sizes and the Kneedle elbow';
 
 --
 -- The functions of the 0.2 pipeline layer; the files that follow create

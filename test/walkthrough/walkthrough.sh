@@ -38,12 +38,20 @@ else
 fi
 
 # the stages and the one call: the same vectors, segments and scores
-ok "$(query "SELECT count(*) = 4372 AND bool_and(w.vec = segment.scale(ARRAY[coalesce(f.recency_days, 0), f.invoices,
-		coalesce(f.total_amount, 0), coalesce(f.avg_invoice_amount, 0), coalesce(f.mean_days_between, 0),
-		coalesce(f.invoices_per_month, 0), coalesce(f.invoices_per_day, 0), coalesce(f.invoices_per_hour, 0),
-		coalesce(f.invoices_per_year, 0)]::float8[] || segment.one_hot(f.country, s.categories), s.model_scaler))
-	FROM walkthrough.vectors w JOIN walkthrough_notebook.features f ON f.customer_id = w.id,
-		segment.segmentations s WHERE s.name = 'walkthrough_notebook'")" \
+# the one call's vectors, as the pipeline builds them (its own SQL)
+ok "$(query "CREATE TEMP TABLE one_call (id bigint, vec float8[]);
+	DO \$\$
+	DECLARE
+		r segment.segmentations;
+	BEGIN
+		SELECT * INTO r FROM segment.segmentations WHERE name = 'walkthrough_notebook';
+		EXECUTE format('INSERT INTO one_call SELECT f.customer_id, segment.scale(%s, \$2)
+			FROM walkthrough_notebook.features f, (SELECT \$1 AS categories) AS r WHERE %s',
+			segment.segmentation_vector_sql(r.recipe, true), segment.segmentation_clustered_sql(r.recipe))
+			USING r.categories, r.model_scaler;
+	END
+	\$\$;
+	SELECT count(*) = 4372 AND bool_and(w.vec = o.vec) FROM walkthrough.vectors w JOIN one_call o USING (id)")" \
 	"the scaled vectors of the stages are the one call's, bit for bit, for all 4,372 customers"
 ok "$(query "SELECT count(*) = 4372 AND bool_and(a.cluster = c.cluster)
 	FROM walkthrough_notebook.assignments a JOIN walkthrough.clusters c ON c.id = a.customer_id")" \
