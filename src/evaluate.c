@@ -200,7 +200,7 @@ evaluate(PG_FUNCTION_ARGS)
 	/* the rows in canonical order with their clusters, for the scores */
 	scored.x = data.x;
 	scored.ids = NULL;
-	scored.clusters = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(data.x.rows, sizeof(int64)));
+	scored.clusters = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(data.x.rows, sizeof(int64)));
 
 	/* the fresh fits of every k together: their runs go to parallel workers as one */
 	count = k_max - k_min + 1;

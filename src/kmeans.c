@@ -114,43 +114,88 @@ KMeansCheckParams(const KMeansParams *params, int64 rows)
 						params->k, rows)));
 }
 
-/* Order rows lexicographically by their vectors */
-static int
-KMeansCompareRows(const void *a, const void *b, void *arg)
+/* A row's place in the sort: its first element, then the whole row */
+typedef struct KMeansSortKey
 {
-	const Matrix *x = (const Matrix *) arg;
-	const double *ra = MatrixRow(x, *(const int64 *) a);
-	const double *rb = MatrixRow(x, *(const int64 *) b);
+	double		first;			/* element 0, compared without touching the row */
+	int64		position;		/* the row in the source matrix */
+} KMeansSortKey;
 
-	return VectorCompare(ra, rb, x->cols);
+/* Order rows lexicographically by their vectors, reading a row only on a tie */
+static inline int
+KMeansCompareKeys(const KMeansSortKey *a, const KMeansSortKey *b, const Matrix *x)
+{
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	return VectorCompare(MatrixRow(x, a->position) + 1, MatrixRow(x, b->position) + 1, x->cols - 1);
 }
+
+/* KMeansSortKeys: PostgreSQL's sort template with the comparison inlined */
+#define ST_SORT KMeansSortKeys
+#define ST_ELEMENT_TYPE KMeansSortKey
+#define ST_COMPARE_ARG_TYPE const Matrix
+#define ST_COMPARE(a, b, arg) KMeansCompareKeys((a), (b), (arg))
+#define ST_SCOPE static
+#define ST_DEFINE
+#define ST_CHECK_FOR_INTERRUPTS
+#include "lib/sort_template.h"
 
 /*
  * Put the rows in canonical order (sorted by vector; equal vectors are
- * interchangeable).  x is consumed: its rows move into data->x.
+ * interchangeable).  x is consumed: its rows move into data->x, permuted in
+ * place (following each cycle of the permutation with one spare row), so
+ * the matrix is never held twice.
  */
 void
 KMeansPrepare(Matrix *x, KMeansData *data)
 {
 	int64		n = x->rows;
 	int			dims = x->cols;
+	KMeansSortKey *keys = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(KMeansSortKey)));
+	bool	   *placed;
+	double	   *spare = palloc(dims * sizeof(double));
 
-	data->order = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
 	for (int64 i = 0; i < n; i++)
-		data->order[i] = i;
-	qsort_arg(data->order, n, sizeof(int64), KMeansCompareRows, x);
+	{
+		keys[i].first = MatrixRow(x, i)[0];
+		keys[i].position = i;
+	}
+	KMeansSortKeys(keys, n, x);
+	data->order = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
+	for (int64 s = 0; s < n; s++)
+		data->order[s] = keys[s].position;
+	pfree(keys);
 
-	data->x.rows = n;
-	data->x.cols = dims;
-	data->x.values = MemoryContextAllocHuge(CurrentMemoryContext,
-											MemoryProduct(n, MemoryProduct(dims, sizeof(double))));
+	/* sorted row s is source row order[s]: walk each cycle of the permutation */
+	placed = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(bool)));
+	memset(placed, 0, (Size) n * sizeof(bool));
 	for (int64 s = 0; s < n; s++)
 	{
-		memcpy(MatrixRow(&data->x, s), MatrixRow(x, data->order[s]), dims * sizeof(double));
+		int64		j = s;
+
+		if (placed[s])
+			continue;
 		if ((s & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
 			CHECK_FOR_INTERRUPTS();
+		memcpy(spare, MatrixRow(x, s), dims * sizeof(double));
+		for (;;)
+		{
+			int64		from = data->order[j];
+
+			placed[j] = true;
+			if (from == s)
+			{
+				memcpy(MatrixRow(x, j), spare, dims * sizeof(double));
+				break;
+			}
+			memcpy(MatrixRow(x, j), MatrixRow(x, from), dims * sizeof(double));
+			j = from;
+		}
 	}
-	pfree(x->values);
+	pfree(placed);
+	pfree(spare);
+
+	data->x = *x;
 	x->values = NULL;
 }
 
@@ -172,16 +217,16 @@ KMeansWorkInit(KMeansWork *w, const Matrix *x, int k)
 	w->counts = palloc(k * sizeof(int64));
 	w->moved = palloc(k * sizeof(double));
 	w->half_gap = palloc(k * sizeof(double));
-	w->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int32)));
-	w->upper = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
-	w->lower = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
-	w->closest = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
-	w->cumulative = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
-	w->candidate_distances = MemoryContextAllocHuge(CurrentMemoryContext,
+	w->labels = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(int32)));
+	w->upper = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->lower = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->closest = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->cumulative = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(double)));
+	w->candidate_distances = MemoryAllocLarge(CurrentMemoryContext,
 													MemoryProduct(n, DISTANCE_LANES * sizeof(double)));
-	w->relocation_order = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
+	w->relocation_order = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
 	w->far = k <= KMEANS_HARTIGAN_BOUNDED ?
-		MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, MemoryProduct(k, sizeof(double)))) : NULL;
+		MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, MemoryProduct(k, sizeof(double)))) : NULL;
 }
 
 /* Squared distances from every row to the points of one packed block */
@@ -1033,7 +1078,7 @@ KMeansModelStart(const Matrix *x, const KMeansParams *params, KMeansModel *model
 	model->k = params->k;
 	model->dims = x->cols;
 	model->centroids = palloc(MemoryProduct(params->k, x->cols * sizeof(double)));
-	model->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(x->rows, sizeof(int32)));
+	model->labels = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(x->rows, sizeof(int32)));
 	model->sizes = palloc0(params->k * sizeof(int64));
 	model->inertia = get_float8_infinity();
 	model->iterations = 0;

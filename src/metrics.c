@@ -85,10 +85,10 @@ MetricsGroup(const SourceData *source, int64 *positions, int64 count, LabeledRow
 	qsort_arg(positions, count, sizeof(int64), MetricsCompareClusters, (void *) source);
 	out->x.rows = count;
 	out->x.cols = dims;
-	out->x.values = MemoryContextAllocHuge(CurrentMemoryContext,
+	out->x.values = MemoryAllocLarge(CurrentMemoryContext,
 										   MemoryProduct(count, MemoryProduct(dims, sizeof(double))));
-	out->labels = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(count, sizeof(int32)));
-	out->ids = source->ids ? MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(count, sizeof(int64))) : NULL;
+	out->labels = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(count, sizeof(int32)));
+	out->ids = source->ids ? MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(count, sizeof(int64))) : NULL;
 	out->n_labels = 0;
 	for (int64 i = 0; i < count; i++)
 	{
@@ -137,7 +137,7 @@ MetricsRead(text *source_text, const char *function, bool integer_ids, Size extr
 	options.extra_per_row = sizeof(int64) + sizeof(int32) + (integer_ids ? sizeof(int64) : 0) + extra_per_row;
 	options.extra_per_dim = sizeof(double);
 	SourceRead(source_text, &options, &source);
-	positions = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(source.x.rows, sizeof(int64)));
+	positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(source.x.rows, sizeof(int64)));
 	for (int64 i = 0; i < source.x.rows; i++)
 		positions[i] = i;
 	MetricsGroup(&source, positions, source.x.rows, out);
@@ -308,9 +308,9 @@ SilhouetteSums(const LabeledRows *rows, double *sums)
 
 	if (SilhouetteSumsParallel(x, rows->labels, rows->n_labels, tiles, chunks, sums))
 		return;
-	packed = MemoryContextAllocHuge(CurrentMemoryContext, SilhouettePackedSize(x));
+	packed = MemoryAllocLarge(CurrentMemoryContext, SilhouettePackedSize(x));
 	SilhouettePackInto(x, packed);
-	chunk_sums = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(count, sizeof(double)));
+	chunk_sums = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(count, sizeof(double)));
 	MemSetAligned(sums, 0, count * sizeof(double));
 	for (int c = 0; c < chunks; c++)
 	{
@@ -353,9 +353,9 @@ SilhouetteFromSums(const LabeledRows *rows, const double *sums, double *silhouet
 static double *
 SilhouetteRows(const LabeledRows *rows)
 {
-	double	   *sums = MemoryContextAllocHuge(CurrentMemoryContext,
+	double	   *sums = MemoryAllocLarge(CurrentMemoryContext,
 											  MemoryProduct(rows->x.rows, MemoryProduct(rows->n_labels, sizeof(double))));
-	double	   *silhouettes = MemoryContextAllocHuge(CurrentMemoryContext,
+	double	   *silhouettes = MemoryAllocLarge(CurrentMemoryContext,
 													 MemoryProduct(rows->x.rows, sizeof(double)));
 
 	SilhouetteSums(rows, sums);
@@ -433,7 +433,7 @@ SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed)
 	double		result;
 	int64		n = source->x.rows;
 
-	positions = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
+	positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
 	for (int64 i = 0; i < n; i++)
 		positions[i] = i;
 	count = n;
@@ -666,7 +666,7 @@ ClusterScoresOfSource(const SourceData *source, int64 sample_size, int64 seed,
 					  double *silhouette, double *davies_bouldin, double *calinski_harabasz)
 {
 	LabeledRows rows;
-	int64	   *positions = MemoryContextAllocHuge(CurrentMemoryContext,
+	int64	   *positions = MemoryAllocLarge(CurrentMemoryContext,
 												   MemoryProduct(source->x.rows, sizeof(int64)));
 
 	for (int64 i = 0; i < source->x.rows; i++)

@@ -178,7 +178,7 @@ pca_fit(PG_FUNCTION_ARGS)
 	CHECK_FOR_INTERRUPTS();
 
 	singular = palloc(rank * sizeof(double));
-	axes = MemoryContextAllocHuge(CurrentMemoryContext, MemoryProduct(dims, MemoryProduct(rank, sizeof(double))));
+	axes = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(dims, MemoryProduct(rank, sizeof(double))));
 	superb = palloc(Max(rank, 2) * sizeof(double));
 	info = PcaLapack() (LAPACK_COL_MAJOR, 'S', 'N', dims, (lapack_int) n, source.x.values, dims,
 						  singular, axes, dims, NULL, 1, superb);

@@ -4,8 +4,10 @@
  *	  Reading a source query (row id, float8[] vector[, cluster]) into memory
  *
  * A source is the text of a query, run through SPI with the caller's rights.
- * Its rows are fetched in batches through a cursor and copied into one
- * contiguous row-major matrix, the layout the clustering loops want.  The
+ * The executor hands its rows to a DestReceiver of ours, which copies each
+ * vector straight from the executor's slot into one contiguous row-major
+ * matrix, the layout the clustering loops want: no tuple table is built and
+ * no row is copied twice.  The
  * memory the caller will need (the matrix plus its own working set) is
  * checked against maintenance_work_mem before the matrix grows, and every
  * vector is checked (same length, no NULL, NaN or infinity) with an error
@@ -19,6 +21,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -26,7 +29,8 @@
 
 #include "source.h"
 
-#define SOURCE_BATCH_ROWS 10000
+/* Rows per fetch (before PostgreSQL 14) and between interrupt checks */
+#define SOURCE_BATCH_ROWS 8192
 #define SOURCE_INITIAL_ROWS 1024
 
 /* Error context: say which function's source was being read */
@@ -113,76 +117,208 @@ SourceGrow(SourceData *data, int64 *capacity, const SourceOptions *options, Memo
 	wanted = Min(wanted, max_rows);
 	if (data->x.values == NULL)
 	{
-		data->x.values = MemoryContextAllocHuge(context, MemoryProduct(wanted, data->x.cols * sizeof(double)));
+		data->x.values = MemoryAllocLarge(context, MemoryProduct(wanted, data->x.cols * sizeof(double)));
 		if (options->integer_ids)
-			data->ids = MemoryContextAllocHuge(context, MemoryProduct(wanted, sizeof(int64)));
+			data->ids = MemoryAllocLarge(context, MemoryProduct(wanted, sizeof(int64)));
 		if (options->clusters)
-			data->clusters = MemoryContextAllocHuge(context, MemoryProduct(wanted, sizeof(int64)));
+			data->clusters = MemoryAllocLarge(context, MemoryProduct(wanted, sizeof(int64)));
 	}
 	else
 	{
-		data->x.values = repalloc_huge(data->x.values, MemoryProduct(wanted, data->x.cols * sizeof(double)));
+		data->x.values = MemoryReallocLarge(data->x.values, MemoryProduct(wanted, data->x.cols * sizeof(double)));
 		if (options->integer_ids)
-			data->ids = repalloc_huge(data->ids, MemoryProduct(wanted, sizeof(int64)));
+			data->ids = MemoryReallocLarge(data->ids, MemoryProduct(wanted, sizeof(int64)));
 		if (options->clusters)
-			data->clusters = repalloc_huge(data->clusters, MemoryProduct(wanted, sizeof(int64)));
+			data->clusters = MemoryReallocLarge(data->clusters, MemoryProduct(wanted, sizeof(int64)));
 	}
 	*capacity = wanted;
 }
 
+/* The state of one read: where the rows go, and how to check them */
+typedef struct SourceReader
+{
+	DestReceiver pub;			/* first: the executor sends rows here */
+	SourceData *data;
+	const SourceOptions *options;
+	MemoryContext context;		/* the caller's, for the matrix */
+	int64		capacity;		/* rows data has room for */
+	TupleDesc	tupdesc;
+	Oid			id_output;		/* the row id's output function, for messages */
+	bool		id_varlena;
+} SourceReader;
+
+/* The row id of the current row as text, for an error message */
+static char *
+SourceRowIdText(SourceReader *reader, Datum id)
+{
+	return OidOutputFunctionCall(reader->id_output, id);
+}
+
 /* Copy one source row into data, checking it */
 static void
-SourceAddRow(SourceData *data, int64 *capacity, HeapTuple tuple, TupleDesc tupdesc,
-			 const SourceOptions *options, MemoryContext context)
+SourceAddRow(SourceReader *reader, Datum id, bool id_null, Datum vector, bool vector_null,
+			 Datum cluster, bool cluster_null)
 {
-	bool		isnull;
-	Datum		id = SPI_getbinval(tuple, tupdesc, 1, &isnull);
-	Datum		vector;
+	SourceData *data = reader->data;
+	const SourceOptions *options = reader->options;
 	ArrayType  *array;
 	VectorProblem problem;
 	int			length;
 	double	   *row;
 	const double *values;
 
-	if (isnull)
+	if (id_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the source of segment.%s returned a NULL row id", options->function)));
-	vector = SPI_getbinval(tuple, tupdesc, 2, &isnull);
-	if (isnull)
+	if (vector_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("vector of row id %s is NULL", SPI_getvalue(tuple, tupdesc, 1))));
+				 errmsg("vector of row id %s is NULL", SourceRowIdText(reader, id))));
 	array = DatumGetArrayTypeP(vector);
 	problem = VectorCheck(array, &length);
 	if (problem != VECTOR_OK)
-		VectorReportProblem(problem, "vector", SPI_getvalue(tuple, tupdesc, 1));
+		VectorReportProblem(problem, "vector", SourceRowIdText(reader, id));
 	if (data->x.rows == 0 && data->x.values == NULL)
 		data->x.cols = length;
 	else
-		VectorCheckLength(length, data->x.cols, "vector", SPI_getvalue(tuple, tupdesc, 1));
+		VectorCheckLength(length, data->x.cols, "vector", SourceRowIdText(reader, id));
 
-	if (data->x.rows == *capacity)
-		SourceGrow(data, capacity, options, context);
+	if (data->x.rows == reader->capacity)
+		SourceGrow(data, &reader->capacity, options, reader->context);
 
 	row = MatrixRow(&data->x, data->x.rows);
 	values = (const double *) ARR_DATA_PTR(array);
 	for (int j = 0; j < length; j++)
 		row[j] = values[j] + 0.0;	/* + 0.0 turns -0.0 into 0.0 */
+	/* a short-header or compressed array was copied: free the copy now */
+	if ((Pointer) array != DatumGetPointer(vector))
+		pfree(array);
 	if (options->integer_ids)
-		data->ids[data->x.rows] = SourceGetInteger(id, TupleDescAttr(tupdesc, 0)->atttypid);
+		data->ids[data->x.rows] = SourceGetInteger(id, TupleDescAttr(reader->tupdesc, 0)->atttypid);
 	if (options->clusters)
 	{
-		Datum		cluster = SPI_getbinval(tuple, tupdesc, 3, &isnull);
-
-		if (isnull)
+		if (cluster_null)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("cluster of row id %s is NULL", SPI_getvalue(tuple, tupdesc, 1))));
-		data->clusters[data->x.rows] = SourceGetInteger(cluster, TupleDescAttr(tupdesc, 2)->atttypid);
+					 errmsg("cluster of row id %s is NULL", SourceRowIdText(reader, id))));
+		data->clusters[data->x.rows] = SourceGetInteger(cluster, TupleDescAttr(reader->tupdesc, 2)->atttypid);
 	}
 	data->x.rows++;
+	if ((data->x.rows & (SOURCE_BATCH_ROWS - 1)) == 0)
+		CHECK_FOR_INTERRUPTS();
 }
+
+/* Remember the source's row type and check its columns */
+static void
+SourceStartColumns(SourceReader *reader, TupleDesc tupdesc)
+{
+	SourceCheckColumns(tupdesc, reader->options);
+	reader->tupdesc = tupdesc;
+	getTypeOutputInfo(TupleDescAttr(tupdesc, 0)->atttypid, &reader->id_output, &reader->id_varlena);
+}
+
+#if PG_VERSION_NUM >= 140000
+
+/* The executor starts sending rows: check the columns */
+static void
+SourceReceiverStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	SourceStartColumns((SourceReader *) self, typeinfo);
+}
+
+/* One row from the executor: copy it straight into the matrix */
+static bool
+SourceReceiveSlot(TupleTableSlot *slot, DestReceiver *self)
+{
+	SourceReader *reader = (SourceReader *) self;
+	bool		id_null;
+	bool		vector_null;
+	bool		cluster_null = false;
+	Datum		id = slot_getattr(slot, 1, &id_null);
+	Datum		vector = slot_getattr(slot, 2, &vector_null);
+	Datum		cluster = reader->options->clusters ? slot_getattr(slot, 3, &cluster_null) : (Datum) 0;
+
+	SourceAddRow(reader, id, id_null, vector, vector_null, cluster, cluster_null);
+	return true;
+}
+
+/* Nothing to release at the end of the rows */
+static void
+SourceReceiverShutdown(DestReceiver *self)
+{
+}
+
+/* The reader lives on the caller's stack: nothing to free */
+static void
+SourceReceiverDestroy(DestReceiver *self)
+{
+}
+
+/*
+ * Run the plan with the reader as its destination: each row goes from the
+ * executor's slot straight into the matrix, with no tuple table in between
+ */
+static void
+SourceRunPlan(SPIPlanPtr plan, SourceReader *reader)
+{
+	SPIExecuteOptions execute;
+	int			result;
+
+	reader->pub.receiveSlot = SourceReceiveSlot;
+	reader->pub.rStartup = SourceReceiverStartup;
+	reader->pub.rShutdown = SourceReceiverShutdown;
+	reader->pub.rDestroy = SourceReceiverDestroy;
+	reader->pub.mydest = DestNone;
+	memset(&execute, 0, sizeof(execute));
+	execute.dest = &reader->pub;
+	result = SPI_execute_plan_extended(plan, &execute);
+	if (result < 0)
+		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(result));
+}
+
+#else
+
+/* Before PostgreSQL 14 (no destination in SPI): fetch batches through a cursor */
+static void
+SourceRunPlan(SPIPlanPtr plan, SourceReader *reader)
+{
+	Portal		portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	MemoryContext batch_context = AllocSetContextCreate(CurrentMemoryContext, "segment source batch",
+														ALLOCSET_DEFAULT_SIZES);
+
+	SourceStartColumns(reader, portal->tupDesc);
+	for (;;)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, SOURCE_BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(batch_context);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+			bool		id_null;
+			bool		vector_null;
+			bool		cluster_null = false;
+			Datum		id = SPI_getbinval(tuple, tupdesc, 1, &id_null);
+			Datum		vector = SPI_getbinval(tuple, tupdesc, 2, &vector_null);
+			Datum		cluster = reader->options->clusters ?
+				SPI_getbinval(tuple, tupdesc, 3, &cluster_null) : (Datum) 0;
+
+			SourceAddRow(reader, id, id_null, vector, vector_null, cluster, cluster_null);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_context);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+}
+
+#endif
 
 /*
  * Run the source query and read all its rows into data, allocated in the
@@ -191,15 +327,16 @@ SourceAddRow(SourceData *data, int64 *capacity, HeapTuple tuple, TupleDesc tupde
 void
 SourceRead(text *source, const SourceOptions *options, SourceData *data)
 {
-	MemoryContext context = CurrentMemoryContext;
-	MemoryContext batch_context;
 	ErrorContextCallback callback;
 	char	   *query = text_to_cstring(source);
 	SPIPlanPtr	plan;
-	Portal		portal;
-	int64		capacity = 0;
+	SourceReader reader;
 
 	memset(data, 0, sizeof(SourceData));
+	memset(&reader, 0, sizeof(reader));
+	reader.data = data;
+	reader.options = options;
+	reader.context = CurrentMemoryContext;
 	callback.callback = SourceErrorContext;
 	callback.arg = (void *) options->function;
 	callback.previous = error_context_stack;
@@ -214,27 +351,7 @@ SourceRead(text *source, const SourceOptions *options, SourceData *data)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the source of segment.%s must be one query that returns rows", options->function),
 				 errhint("Use SELECT, VALUES or TABLE.")));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
-	SourceCheckColumns(portal->tupDesc, options);
-
-	batch_context = AllocSetContextCreate(CurrentMemoryContext, "segment source batch",
-										  ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		MemoryContext old;
-
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, SOURCE_BATCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(batch_context);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			SourceAddRow(data, &capacity, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, options, context);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(batch_context);
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
+	SourceRunPlan(plan, &reader);
 	SPI_finish();
 	error_context_stack = callback.previous;
 

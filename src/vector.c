@@ -14,6 +14,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -234,4 +237,45 @@ MemoryCheck(Size needed, const char *function)
 					function, needed / (1024 * 1024) + 1, maintenance_work_mem / 1024),
 			 errhint("Increase maintenance_work_mem, for example SET maintenance_work_mem = '%zuMB'.",
 					 needed / (1024 * 1024) + 2)));
+}
+
+/*
+ * Ask the kernel to back the 2 MB-aligned interior of a large allocation
+ * with transparent huge pages, as numpy does for its arrays of 4 MB and
+ * more (numpy's hugepage madvise, on by default on Linux): a k-means fit
+ * touches every page of its matrices at once, and one fault per 2 MB
+ * instead of per 4 kB takes most of the cost of fresh memory away where
+ * faults are dear (virtual machines).  Only advice: where the kernel
+ * declines (transparent huge pages "never"), nothing changes.
+ */
+static void
+MemoryAdviseHugePages(void *pointer, Size size)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+	const uintptr_t huge = 2 * 1024 * 1024;
+	uintptr_t	start = TYPEALIGN(huge, (uintptr_t) pointer);
+	uintptr_t	end = TYPEALIGN_DOWN(huge, (uintptr_t) pointer + size);
+
+	if (size >= MEMORY_HUGE_PAGES_MIN && end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
+/* MemoryContextAllocHuge, with huge pages advised for a large size */
+void *
+MemoryAllocLarge(MemoryContext context, Size size)
+{
+	void	   *pointer = MemoryContextAllocHuge(context, size);
+
+	MemoryAdviseHugePages(pointer, size);
+	return pointer;
+}
+
+/* repalloc_huge, with huge pages advised for a large size */
+void *
+MemoryReallocLarge(void *pointer, Size size)
+{
+	pointer = repalloc_huge(pointer, size);
+	MemoryAdviseHugePages(pointer, size);
+	return pointer;
 }

@@ -65,4 +65,10 @@ VectorCompare(const double *a, const double *b, int dims)
 
 extern void MemoryCheck(Size needed, const char *function);
 
+/* Allocations from this size on are advised to use huge pages (numpy's 4 MB) */
+#define MEMORY_HUGE_PAGES_MIN ((Size) 4 * 1024 * 1024)
+
+extern void *MemoryAllocLarge(MemoryContext context, Size size);
+extern void *MemoryReallocLarge(void *pointer, Size size);
+
 #endif							/* SEGMENT_VECTOR_H */
