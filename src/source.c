@@ -104,6 +104,17 @@ SourceBytesPerRow(const SourceOptions *options, int dims)
 		options->extra_per_row;
 }
 
+/* A larger array holding the used bytes of an old one, which is freed */
+static void *
+SourceMoveTo(void *old, Size used, Size size, MemoryContext context)
+{
+	void	   *moved = MemoryAllocLarge(context, size);
+
+	memcpy(moved, old, used);
+	pfree(old);
+	return moved;
+}
+
 /* Make room for one more row, checking the memory need first */
 static void
 SourceGrow(SourceData *data, int64 *capacity, const SourceOptions *options, MemoryContext context)
@@ -125,11 +136,15 @@ SourceGrow(SourceData *data, int64 *capacity, const SourceOptions *options, Memo
 	}
 	else
 	{
-		data->x.values = MemoryReallocLarge(data->x.values, MemoryProduct(wanted, data->x.cols * sizeof(double)));
+		/* new arrays and a copy, not realloc: the copy lands in huge pages */
+		data->x.values = SourceMoveTo(data->x.values, MemoryProduct(data->x.rows, data->x.cols * sizeof(double)),
+									  MemoryProduct(wanted, data->x.cols * sizeof(double)), context);
 		if (options->integer_ids)
-			data->ids = MemoryReallocLarge(data->ids, MemoryProduct(wanted, sizeof(int64)));
+			data->ids = SourceMoveTo(data->ids, data->x.rows * sizeof(int64), MemoryProduct(wanted, sizeof(int64)),
+									 context);
 		if (options->clusters)
-			data->clusters = MemoryReallocLarge(data->clusters, MemoryProduct(wanted, sizeof(int64)));
+			data->clusters = SourceMoveTo(data->clusters, data->x.rows * sizeof(int64),
+										  MemoryProduct(wanted, sizeof(int64)), context);
 	}
 	*capacity = wanted;
 }

@@ -270,12 +270,3 @@ MemoryAllocLarge(MemoryContext context, Size size)
 	MemoryAdviseHugePages(pointer, size);
 	return pointer;
 }
-
-/* repalloc_huge, with huge pages advised for a large size */
-void *
-MemoryReallocLarge(void *pointer, Size size)
-{
-	pointer = repalloc_huge(pointer, size);
-	MemoryAdviseHugePages(pointer, size);
-	return pointer;
-}

@@ -69,6 +69,5 @@ extern void MemoryCheck(Size needed, const char *function);
 #define MEMORY_HUGE_PAGES_MIN ((Size) 4 * 1024 * 1024)
 
 extern void *MemoryAllocLarge(MemoryContext context, Size size);
-extern void *MemoryReallocLarge(void *pointer, Size size);
 
 #endif							/* SEGMENT_VECTOR_H */
