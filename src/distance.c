@@ -217,3 +217,20 @@ LaneSqrtAdd(double *out, const double *squared, const double *add, int count)
 	for (; c < count; c++)
 		out[c] = sqrt(squared[c]) + add[c];
 }
+
+/*
+ * Square root of each of the DISTANCE_ROWS × DISTANCE_LANES distances of a
+ * block, in place (a fixed count, so -O3 makes it a few vector square
+ * roots; sqrt is exact, so every lane gets the bits of the scalar sqrt)
+ */
+DISTANCE_CLONES
+DISTANCE_VECTORIZE
+void
+DistanceBlockRoot(double *block)
+{
+	double		roots[DISTANCE_ROWS * DISTANCE_LANES];
+
+	for (int c = 0; c < DISTANCE_ROWS * DISTANCE_LANES; c++)
+		roots[c] = sqrt(block[c]);
+	memcpy(block, roots, sizeof(roots));
+}

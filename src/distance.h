@@ -74,6 +74,7 @@ extern void DistanceToPacked(const double *x, const double *packed, int dims, do
 extern void DistanceBlock(const double *x, int dims, const double *packed, double *out);
 extern void ClusterSums(const double *rows, int64 count, int dims, const int32 *labels, double *sums);
 extern void LanePotentials(const double *closest, const double *distances, int64 count, double *potentials);
+extern void DistanceBlockRoot(double *block);
 extern void LaneSqrtAdd(double *out, const double *squared, const double *add, int count);
 
 #endif							/* SEGMENT_DISTANCE_H */

@@ -249,6 +249,7 @@ SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const do
 				int			lanes = (int) Min(DISTANCE_LANES, n - j0);
 
 				DistanceBlock(x0, dims, packed + b * dims * DISTANCE_LANES, block);
+				DistanceBlockRoot(block);
 				if (rows_uniform && lanes == DISTANCE_LANES && j0 >= i0 + DISTANCE_ROWS &&
 					labels[j0] == labels[j0 + DISTANCE_LANES - 1])
 				{
@@ -262,7 +263,7 @@ SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const do
 
 						for (int l = 0; l < DISTANCE_LANES; l++)
 						{
-							double		d = sqrt(block[r * DISTANCE_LANES + l]);
+							double		d = block[r * DISTANCE_LANES + l];
 
 							row_total += d;
 							column_totals[l] += d;
@@ -278,7 +279,7 @@ SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const do
 						for (int l = 0; l < lanes; l++)
 							if (j0 + l > i0 + r)
 								SilhouetteAddPair(sums, L, labels, i0 + r, j0 + l,
-												  sqrt(block[r * DISTANCE_LANES + l]));
+												  block[r * DISTANCE_LANES + l]);
 				}
 			}
 		}

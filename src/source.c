@@ -26,12 +26,15 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 
 #include "source.h"
 
 /* Rows per fetch (before PostgreSQL 14) and between interrupt checks */
 #define SOURCE_BATCH_ROWS 8192
 #define SOURCE_INITIAL_ROWS 1024
+/* Bytes of the first allocation at most, however many rows the planner expects */
+#define SOURCE_LARGEST_FIRST ((Size) 256 * 1024 * 1024)
 
 /* Error context: say which function's source was being read */
 static void
@@ -115,14 +118,22 @@ SourceMoveTo(void *old, Size used, Size size, MemoryContext context)
 	return moved;
 }
 
-/* Make room for one more row, checking the memory need first */
+/*
+ * Make room for one more row, checking the memory need first: the first
+ * time for the rows the planner expects, then twice the rows each time
+ */
 static void
-SourceGrow(SourceData *data, int64 *capacity, const SourceOptions *options, MemoryContext context)
+SourceGrow(SourceData *data, int64 *capacity, const SourceOptions *options, MemoryContext context,
+		   double expected_rows)
 {
 	Size		per_row = SourceBytesPerRow(options, data->x.cols);
 	Size		limit = (Size) maintenance_work_mem * 1024;
 	int64		wanted = Max(*capacity * 2, SOURCE_INITIAL_ROWS);
 	int64		max_rows = (int64) (limit / per_row);
+
+	/* first room for the planner's estimate and a little more, within reason */
+	if (*capacity == 0 && expected_rows > SOURCE_INITIAL_ROWS)
+		wanted = (int64) Min(expected_rows * 1.125 + 16, (double) SOURCE_LARGEST_FIRST / per_row);
 
 	MemoryCheck(MemoryProduct(data->x.rows + 1, per_row), psprintf("segment.%s", options->function));
 	wanted = Min(wanted, max_rows);
@@ -157,6 +168,7 @@ typedef struct SourceReader
 	const SourceOptions *options;
 	MemoryContext context;		/* the caller's, for the matrix */
 	int64		capacity;		/* rows data has room for */
+	double		expected_rows;	/* the planner's estimate, 0 if unknown */
 	TupleDesc	tupdesc;
 	Oid			id_output;		/* the row id's output function, for messages */
 	bool		id_varlena;
@@ -200,7 +212,7 @@ SourceAddRow(SourceReader *reader, Datum id, bool id_null, Datum vector, bool ve
 		VectorCheckLength(length, data->x.cols, "vector", SourceRowIdText(reader, id));
 
 	if (data->x.rows == reader->capacity)
-		SourceGrow(data, &reader->capacity, options, reader->context);
+		SourceGrow(data, &reader->capacity, options, reader->context, reader->expected_rows);
 
 	row = MatrixRow(&data->x, data->x.rows);
 	values = (const double *) ARR_DATA_PTR(array);
@@ -336,6 +348,24 @@ SourceRunPlan(SPIPlanPtr plan, SourceReader *reader)
 #endif
 
 /*
+ * The number of rows the planner expects of a prepared query (its generic
+ * plan, which the execution then uses), or 0 when it cannot say
+ */
+static double
+SourceExpectedRows(SPIPlanPtr plan)
+{
+	CachedPlan *cached = SPI_plan_get_cached_plan(plan);
+	double		rows = 0.0;
+
+	if (cached == NULL)
+		return 0.0;
+	if (list_length(cached->stmt_list) == 1 && IsA(linitial(cached->stmt_list), PlannedStmt))
+		rows = linitial_node(PlannedStmt, cached->stmt_list)->planTree->plan_rows;
+	ReleaseCachedPlan(cached, NULL);
+	return rows;
+}
+
+/*
  * Run the source query and read all its rows into data, allocated in the
  * caller's memory context.  An empty source is an error.
  */
@@ -366,6 +396,7 @@ SourceRead(text *source, const SourceOptions *options, SourceData *data)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the source of segment.%s must be one query that returns rows", options->function),
 				 errhint("Use SELECT, VALUES or TABLE.")));
+	reader.expected_rows = SourceExpectedRows(plan);
 	SourceRunPlan(plan, &reader);
 	SPI_finish();
 	error_context_stack = callback.previous;
