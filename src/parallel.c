@@ -64,10 +64,12 @@
  * Lloyd iteration (rows × dims × k × n_init): starting a worker costs about
  * 25 ms on a 2-core virtual machine (a forced parallel count(*) of 4,339
  * rows: 26 ms with one worker, 47 ms with two), what one process spends on
- * a problem of about 1.5e7 below that; from 3e7 on the runs split in two
- * clearly pay (100,000 × 10, k = 8: 8e7, about 320 ms of runs).
+ * the runs of a problem of about 5e6; from 1e7 on the runs split in two
+ * pay (the pipeline's k = 2..10 on the bundled data, 2.3e7: 244 ms in one
+ * process; 100,000 × 10, k = 8: 8e7, about 320 ms of runs), while one fit
+ * of k = 4 on the bundled 4,339 × 46 (8e6, 17 ms) stays in one process.
  */
-#define PARALLEL_MIN_WORK 30000000.0
+#define PARALLEL_MIN_WORK 10000000.0
 
 /* What every participant reads: the problem and the (k, run) item counter */
 typedef struct KMeansShared
