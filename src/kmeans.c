@@ -167,8 +167,8 @@ KMeansPrepare(Matrix *x, KMeansData *data)
 	pfree(keys);
 
 	/* sorted row s is source row order[s]: walk each cycle of the permutation */
-	placed = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(bool)));
-	memset(placed, 0, (Size) n * sizeof(bool));
+	placed = MemoryContextAllocExtended(CurrentMemoryContext, MemoryProduct(n, sizeof(bool)),
+										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (int64 s = 0; s < n; s++)
 	{
 		int64		j = s;
