@@ -30,19 +30,41 @@ SELECT segment.drop_segmentation('dong');
 SELECT segment.drop_segmentation('thousands');
 DROP VIEW invoices_pence, invoices_dong, invoices_thousands;
 
--- as_of: a typo line without a customer far in the future, and a line at
--- 'infinity', change nothing; recency is relative to the latest line used
+-- as_of: a typo line without a customer far in the future, a line at
+-- 'infinity' and a future line whose numeric price is NaN, change nothing;
+-- recency is relative to the latest line used
 CREATE TABLE invoices_typos AS SELECT * FROM invoices;
 INSERT INTO invoices_typos VALUES ('999999', 'X', 'typo', 1, '2101-12-09', 1, NULL, 'United Kingdom'),
-	('999998', 'X', 'no end', 1, 'infinity', 1, 12347, 'Iceland');
+	('999998', 'X', 'no end', 1, 'infinity', 1, 12347, 'Iceland'),
+	('999997', 'X', 'no price', 1, '2101-12-10', 'NaN', 12347, 'Iceland');
 SELECT segment.create_segmentation('typos', 'invoices_typos');
 SELECT (SELECT as_of FROM typos.model) = (SELECT max(invoice_date) FROM invoices WHERE customer_id IS NOT NULL) AS as_of_of_the_lines_used,
 	(SELECT count(*) FROM typos.assignments t JOIN retail.assignments r USING (customer_id)
 	 WHERE t.cluster IS DISTINCT FROM r.cluster) AS moved,
-	(SELECT ignored_lines FROM typos.features WHERE customer_id = 12347) AS infinite_line_ignored;
+	(SELECT ignored_lines FROM typos.features WHERE customer_id = 12347) AS non_finite_lines_ignored;
 SELECT segment.refresh_segmentation('typos');
 SELECT segment.drop_segmentation('typos');
 DROP TABLE invoices_typos;
+
+-- the finite-number check of a quantity or price column takes, for every
+-- accepted type, the rows whose float8 value is finite (as the features
+-- aggregate reads them)
+CREATE TABLE finite_cases (n numeric, d double precision, r real, i integer, b bigint);
+INSERT INTO finite_cases VALUES (1.5, 1.5, 1.5, 1, 1), ('NaN', 'NaN', 'NaN', NULL, -4),
+	(-2e300, 'Infinity', '-Infinity', -3, NULL), (NULL, -1e300, 3e38, 0, 0);
+CREATE FUNCTION pg_temp.finite_rows(check_sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	found text;
+BEGIN
+	EXECUTE format('SELECT string_agg(ctid::text, %L ORDER BY ctid) FROM finite_cases WHERE %s', ',', check_sql) INTO found;
+	RETURN found;
+END
+$$;
+SELECT column_name, pg_temp.finite_rows(segment.segmentation_finite_sql('finite_cases', column_name))
+	= pg_temp.finite_rows(format('%I::float8 BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308', column_name))
+	AS same_rows_as_float8
+FROM unnest(ARRAY['n', 'd', 'r', 'i', 'b']::name[]) AS column_name;
+DROP TABLE finite_cases;
 
 -- an explicit as_of is a cut-off: later lines are not used, no recency is
 -- negative, and the features are those of the lines up to it

@@ -229,6 +229,29 @@ CREATE FUNCTION segment.segmentation_time_sql(r segment.segmentations)
 COMMENT ON FUNCTION segment.segmentation_time_sql(segment.segmentations) IS
 	'SQL of the time of a line of the source of registry row r';
 
+-- The SQL of "this quantity or price column of relation is a finite
+-- number" (what the features aggregate, which reads it as float8, takes):
+-- not NULL for integers; for numeric compared as numeric (NaN sorts above
+-- every number), which skips the cast through text that makes the check of
+-- 541,909 lines take 90 ms more; as float8 for real and double precision
+CREATE FUNCTION segment.segmentation_finite_sql(relation regclass, column_name name)
+	RETURNS text
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE
+		WHEN base = ANY (ARRAY['smallint', 'integer', 'bigint']::regtype[]) THEN format('%I IS NOT NULL', column_name)
+		WHEN base = 'numeric'::regtype THEN format('%I BETWEEN %s AND %s', column_name,
+			'-1.7976931348623157e308', '1.7976931348623157e308')
+		ELSE format('%I::double precision BETWEEN %s AND %s', column_name,
+			'-1.7976931348623157e308', '1.7976931348623157e308') END
+	FROM (SELECT coalesce(nullif(t.typbasetype, 0), t.oid)::regtype AS base
+		  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		  WHERE a.attrelid = relation AND a.attname = column_name AND a.attnum > 0 AND NOT a.attisdropped) AS c
+	$$;
+COMMENT ON FUNCTION segment.segmentation_finite_sql(regclass, name) IS
+	'SQL that is true when a quantity or price column holds a finite number';
+
 -- The SQL of the reference time of recency: the as_of given, or the latest
 -- time among the lines the segmentation uses (a customer, every mapped
 -- column not NULL, a finite time, quantity and price), so that a typo line
@@ -240,10 +263,10 @@ CREATE FUNCTION segment.segmentation_as_of_sql(r segment.segmentations)
 	AS $$
 	SELECT CASE WHEN r.as_of IS NOT NULL THEN format('%L::timestamp', r.as_of)
 		ELSE format('(SELECT max(%1$s)::timestamp FROM %2$s WHERE %3$I IS NOT NULL AND %4$I IS NOT NULL '
-			'AND isfinite(%1$s) AND %5$I::double precision BETWEEN %7$s AND %8$s '
-			'AND %6$I::double precision BETWEEN %7$s AND %8$s)',
+			'AND isfinite(%1$s) AND %5$s AND %6$s)',
 			segment.segmentation_time_sql(r), r.source, r.customer_column, r.invoice_column,
-			r.quantity_column, r.price_column, '-1.7976931348623157e308', '1.7976931348623157e308') END
+			segment.segmentation_finite_sql(r.source, r.quantity_column),
+			segment.segmentation_finite_sql(r.source, r.price_column)) END
 	$$;
 COMMENT ON FUNCTION segment.segmentation_as_of_sql(segment.segmentations) IS
 	'SQL of the reference time of recency of registry row r';
