@@ -96,14 +96,9 @@ DistanceToPacked(const double *x, const double *packed, int dims, double *out)
 	LANE_STORE(out, sum);
 }
 
-/*
- * Squared distances from DISTANCE_ROWS consecutive rows x (row-major, dims
- * each) to the points of one packed block: out[row * DISTANCE_LANES + lane].
- * Each row keeps the four partial sums of the canonical order.
- */
-DISTANCE_CLONES
-void
-DistanceBlock(const double *x, int dims, const double *packed, double *out)
+/* The body of DistanceBlock, inlined into the kernels built on it */
+static inline void
+DistanceBlockInline(const double *x, int dims, const double *packed, double *out)
 {
 	for (int r = 0; r < DISTANCE_ROWS; r += 2)
 	{
@@ -151,6 +146,18 @@ DistanceBlock(const double *x, int dims, const double *packed, double *out)
 		sum = (b0 + b1) + (b2 + b3);
 		LANE_STORE(out + (r + 1) * DISTANCE_LANES, sum);
 	}
+}
+
+/*
+ * Squared distances from DISTANCE_ROWS consecutive rows x (row-major, dims
+ * each) to the points of one packed block: out[row * DISTANCE_LANES + lane].
+ * Each row keeps the four partial sums of the canonical order.
+ */
+DISTANCE_CLONES
+void
+DistanceBlock(const double *x, int dims, const double *packed, double *out)
+{
+	DistanceBlockInline(x, dims, packed, out);
 }
 
 /* sum[j] += row[j] for j < dims, a lane vector at a time */
@@ -233,4 +240,51 @@ DistanceBlockRoot(double *block)
 	for (int c = 0; c < DISTANCE_ROWS * DISTANCE_LANES; c++)
 		roots[c] = sqrt(block[c]);
 	memcpy(block, roots, sizeof(roots));
+}
+
+/*
+ * The distances (square roots) from DISTANCE_ROWS rows x to the points of
+ * blocks consecutive packed blocks, as totals: row_totals[r] gets row r's
+ * sum over all the points (each lane summed over the blocks in order, then
+ * the lanes in order), and column_totals[b * DISTANCE_LANES + l] grows by
+ * point l of block b's sum over the rows (in row order).  The silhouette's
+ * inner loop where a block of rows and a run of blocks of points each lie
+ * in one cluster: the square roots and sums stay in vector registers.
+ */
+DISTANCE_CLONES
+DISTANCE_VECTORIZE
+void
+DistanceRootTotals(const double *x, int dims, const double *packed, int64 blocks, double *row_totals,
+				   double *column_totals)
+{
+	double		lanes[DISTANCE_ROWS][DISTANCE_LANES] = {{0}};
+
+	for (int64 b = 0; b < blocks; b++)
+	{
+		double		block[DISTANCE_ROWS * DISTANCE_LANES];
+		double	   *column = column_totals + b * DISTANCE_LANES;
+
+		DistanceBlockInline(x, dims, packed + b * dims * DISTANCE_LANES, block);
+		for (int c = 0; c < DISTANCE_ROWS * DISTANCE_LANES; c++)
+			block[c] = sqrt(block[c]);
+		for (int r = 0; r < DISTANCE_ROWS; r++)
+			for (int l = 0; l < DISTANCE_LANES; l++)
+				lanes[r][l] += block[r * DISTANCE_LANES + l];
+		for (int l = 0; l < DISTANCE_LANES; l++)
+		{
+			double		total = block[l];
+
+			for (int r = 1; r < DISTANCE_ROWS; r++)
+				total += block[r * DISTANCE_LANES + l];
+			column[l] += total;
+		}
+	}
+	for (int r = 0; r < DISTANCE_ROWS; r++)
+	{
+		double		total = 0.0;
+
+		for (int l = 0; l < DISTANCE_LANES; l++)
+			total += lanes[r][l];
+		row_totals[r] = total;
+	}
 }

@@ -75,6 +75,8 @@ extern void DistanceBlock(const double *x, int dims, const double *packed, doubl
 extern void ClusterSums(const double *rows, int64 count, int dims, const int32 *labels, double *sums);
 extern void LanePotentials(const double *closest, const double *distances, int64 count, double *potentials);
 extern void DistanceBlockRoot(double *block);
+extern void DistanceRootTotals(const double *x, int dims, const double *packed, int64 blocks, double *row_totals,
+							   double *column_totals);
 extern void LaneSqrtAdd(double *out, const double *squared, const double *add, int count);
 
 #endif							/* SEGMENT_DISTANCE_H */

@@ -206,10 +206,12 @@ SilhouetteChunkStart(int64 tiles, int chunks, int c)
  * Add to sums[i * n_labels + c] the distances from row i to the rows of
  * cluster c that pair with it in the column tiles first_tile .. last_tile
  * - 1, each unordered pair once.  Within a tile, blocks of DISTANCE_ROWS
- * rows against packed blocks of DISTANCE_LANES columns.  When a block's
- * rows all share a cluster and so do its columns (the usual case, rows
- * being grouped by cluster), the block's distances are added as row and
- * column totals.
+ * rows against packed blocks of DISTANCE_LANES columns.  Where a block's
+ * rows all share a cluster and so does a run of blocks of columns (the
+ * usual case, rows being grouped by cluster), the kernel returns each row's
+ * total over the run, added to its sum, and adds each column's total to a
+ * sum per column and cluster of the rows, folded into the sums at the end;
+ * the same additions in the same order whoever computes the chunk.
  */
 void
 SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const double *packed,
@@ -222,6 +224,10 @@ SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const do
 	int64		tile = SilhouetteTileBlocks(dims);
 	double	   *last_rows = palloc0(MemoryProduct(DISTANCE_ROWS, dims * sizeof(double)));
 	double		block[DISTANCE_ROWS * DISTANCE_LANES];
+	/* per cluster of the rows, per column: the totals of the uniform runs */
+	double	   *column_sums = MemoryContextAllocExtended(CurrentMemoryContext,
+														 MemoryProduct(n, MemoryProduct(L, sizeof(double))),
+														 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 	for (int64 t = first_tile; t < last_tile; t++)
 	{
@@ -243,47 +249,45 @@ SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const do
 				memcpy(last_rows, x0, (Size) row_count * dims * sizeof(double));
 				x0 = last_rows;
 			}
-			for (int64 b = first_block; b < tile_end; b++)
+			for (int64 b = first_block; b < tile_end;)
 			{
 				int64		j0 = b * DISTANCE_LANES;
 				int			lanes = (int) Min(DISTANCE_LANES, n - j0);
 
-				DistanceBlock(x0, dims, packed + b * dims * DISTANCE_LANES, block);
-				DistanceBlockRoot(block);
 				if (rows_uniform && lanes == DISTANCE_LANES && j0 >= i0 + DISTANCE_ROWS &&
 					labels[j0] == labels[j0 + DISTANCE_LANES - 1])
 				{
-					double		column_totals[DISTANCE_LANES] = {0};
+					/* a run of full blocks of one cluster: totals in the kernel */
 					int			row_label = labels[i0];
 					int			column_label = labels[j0];
+					int64		run_end = b + 1;
+					double		row_totals[DISTANCE_ROWS];
 
+					while (run_end < tile_end && (run_end + 1) * DISTANCE_LANES <= n &&
+						   labels[run_end * DISTANCE_LANES + DISTANCE_LANES - 1] == column_label)
+						run_end++;
+					DistanceRootTotals(x0, dims, packed + b * dims * DISTANCE_LANES, run_end - b, row_totals,
+									   column_sums + (Size) row_label * n + j0);
 					for (int r = 0; r < DISTANCE_ROWS; r++)
-					{
-						double		row_total = 0.0;
-
-						for (int l = 0; l < DISTANCE_LANES; l++)
-						{
-							double		d = block[r * DISTANCE_LANES + l];
-
-							row_total += d;
-							column_totals[l] += d;
-						}
-						sums[(i0 + r) * L + column_label] += row_total;
-					}
-					for (int l = 0; l < DISTANCE_LANES; l++)
-						sums[(j0 + l) * L + row_label] += column_totals[l];
+						sums[(i0 + r) * L + column_label] += row_totals[r];
+					b = run_end;
+					continue;
 				}
-				else
-				{
-					for (int r = 0; r < row_count; r++)
-						for (int l = 0; l < lanes; l++)
-							if (j0 + l > i0 + r)
-								SilhouetteAddPair(sums, L, labels, i0 + r, j0 + l,
-												  block[r * DISTANCE_LANES + l]);
-				}
+				DistanceBlock(x0, dims, packed + b * dims * DISTANCE_LANES, block);
+				DistanceBlockRoot(block);
+				for (int r = 0; r < row_count; r++)
+					for (int l = 0; l < lanes; l++)
+						if (j0 + l > i0 + r)
+							SilhouetteAddPair(sums, L, labels, i0 + r, j0 + l, block[r * DISTANCE_LANES + l]);
+				b++;
 			}
 		}
 	}
+	/* the columns' totals, per cluster of their rows, into the rows' sums */
+	for (int c = 0; c < L; c++)
+		for (int64 j = 0; j < n; j++)
+			sums[j * L + c] += column_sums[(Size) c * n + j];
+	pfree(column_sums);
 	pfree(last_rows);
 }
 
@@ -391,7 +395,8 @@ SilhouetteMean(const LabeledRows *rows)
 	double		total = 0.0;
 
 	MetricsCheckLabels(rows, "silhouette");
-	MemoryCheck(MemoryProduct(rows->x.rows, MemoryProduct(rows->n_labels, sizeof(double))), "segment.silhouette");
+	/* the sums, a chunk's sums and its column totals */
+	MemoryCheck(MemoryProduct(3 * rows->x.rows, MemoryProduct(rows->n_labels, sizeof(double))), "segment.silhouette");
 	silhouettes = SilhouetteRows(rows);
 	for (int64 i = 0; i < rows->x.rows; i++)
 		total += silhouettes[i];
@@ -495,7 +500,7 @@ silhouette_samples(PG_FUNCTION_ARGS)
 	SegmentInitMaterializedSRF(fcinfo);
 	MetricsRead(PG_GETARG_TEXT_PP(0), "silhouette_samples", true, sizeof(double) * 16, &rows);
 	MetricsCheckLabels(&rows, "silhouette_samples");
-	MemoryCheck(MemoryProduct(rows.x.rows, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette_samples");
+	MemoryCheck(MemoryProduct(3 * rows.x.rows, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette_samples");
 	silhouettes = SilhouetteRows(&rows);
 	for (int c = 0; c < rows.n_labels; c++)
 		if (rows.values[c] < PG_INT32_MIN || rows.values[c] > PG_INT32_MAX)
