@@ -96,8 +96,11 @@ DistanceToPacked(const double *x, const double *packed, int dims, double *out)
 	LANE_STORE(out, sum);
 }
 
-/* The body of DistanceBlock, inlined into the kernels built on it */
-static inline void
+/*
+ * The body of DistanceBlock, inlined into the kernels built on it (always:
+ * a copy of its own would be built for the baseline target only)
+ */
+static pg_attribute_always_inline void
 DistanceBlockInline(const double *x, int dims, const double *packed, double *out)
 {
 	for (int r = 0; r < DISTANCE_ROWS; r += 2)
