@@ -10,6 +10,7 @@
 EXTENSION = segment
 MODULE_big = segment
 OBJS = \
+	src/boxplot.o \
 	src/distance.o \
 	src/elbow.o \
 	src/evaluate.o \
@@ -38,6 +39,7 @@ SQL_SOURCES = \
 	src/sql/schema.sql \
 	src/sql/features.sql \
 	src/sql/most_frequent.sql \
+	src/sql/boxplot.sql \
 	src/sql/scaler.sql \
 	src/sql/kmeans.sql \
 	src/sql/evaluate.sql \
@@ -48,6 +50,7 @@ SQL_SOURCES = \
 # the building blocks this version adds, in both scripts
 ADDED_SQL_SOURCES = \
 	src/sql/most_frequent.sql \
+	src/sql/boxplot.sql \
 	src/sql/evaluate.sql
 PIPELINE_SQL_SOURCES = \
 	src/sql/registry_access.sql \
@@ -71,6 +74,7 @@ REGRESS = \
 	features_data \
 	features_parallel \
 	most_frequent \
+	boxplot \
 	clustering_cases \
 	clustering_errors \
 	clustering_data \

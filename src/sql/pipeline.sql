@@ -522,24 +522,17 @@ BEGIN
 	END IF;
 
 	IF result_table = 'boxplots' THEN
+		-- segment.boxplot: the numbers of min, percentile_cont and the
+		-- whiskers computed in SQL, from one sort of each group
 		RETURN format($sql$
-		WITH r AS MATERIALIZED %2$s,
-		v AS (SELECT a.cluster, u.feature, u.value
+		WITH r AS MATERIALIZED %2$s
+		SELECT b.cluster, b.feature, (b.p).min, (b.p).q1, (b.p).median, (b.p).q3, (b.p).max,
+			(b.p).lower_whisker, (b.p).upper_whisker, (b.p).outliers
+		FROM (SELECT a.cluster, u.feature, segment.boxplot(u.value) AS p
 			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
 			  CROSS JOIN LATERAL unnest(r.features, %3$s) AS u (feature, value)
-			  WHERE a.cluster IS NOT NULL),
-		q AS (SELECT cluster, feature, min(value) AS min,
-				 percentile_cont(0.25) WITHIN GROUP (ORDER BY value) AS q1,
-				 percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median,
-				 percentile_cont(0.75) WITHIN GROUP (ORDER BY value) AS q3,
-				 max(value) AS max
-			  FROM v GROUP BY cluster, feature)
-		SELECT q.cluster, q.feature, q.min, q.q1, q.median, q.q3, q.max,
-			min(v.value) FILTER (WHERE v.value >= q.q1 - 1.5 * (q.q3 - q.q1)) AS lower_whisker,
-			max(v.value) FILTER (WHERE v.value <= q.q3 + 1.5 * (q.q3 - q.q1)) AS upper_whisker,
-			count(*) FILTER (WHERE v.value < q.q1 - 1.5 * (q.q3 - q.q1) OR v.value > q.q3 + 1.5 * (q.q3 - q.q1)) AS outliers
-		FROM q JOIN v USING (cluster, feature)
-		GROUP BY q.cluster, q.feature, q.min, q.q1, q.median, q.q3, q.max $sql$, segmentation, registry, vector_values);
+			  WHERE a.cluster IS NOT NULL
+			  GROUP BY a.cluster, u.feature) AS b $sql$, segmentation, registry, vector_values);
 	END IF;
 
 	IF result_table = 'pca' THEN
