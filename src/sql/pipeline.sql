@@ -252,24 +252,39 @@ CREATE FUNCTION segment.segmentation_finite_sql(relation regclass, column_name n
 COMMENT ON FUNCTION segment.segmentation_finite_sql(regclass, name) IS
 	'SQL that is true when a quantity or price column holds a finite number';
 
--- The SQL of the reference time of recency: the as_of given, or the latest
--- time among the lines the segmentation uses (a customer, every mapped
--- column not NULL, a finite time, quantity and price), so that a typo line
--- without a customer or an 'infinity' cannot move it
-CREATE FUNCTION segment.segmentation_as_of_sql(r segment.segmentations)
+-- The SQL of the customers' lines grouped by customer, in one scan of the
+-- source: each customer's most frequent country, its features
+-- (segment.customer_features) and last_line, the latest time among its
+-- lines the segmentation uses (an invoice, every mapped column not NULL, a
+-- finite time, quantity and price).  The reference time of recency is the
+-- as_of given (a cut-off: later lines are not used) or the latest last_line,
+-- so that a typo line without a customer or an 'infinity' cannot move it.
+-- A customer's country is the most frequent of its lines (the first in
+-- collation order among equally frequent ones, NULLs aside: what mode()
+-- WITHIN GROUP (ORDER BY country) gives for text), counted in a hash table
+-- so that the GROUP BY need not sort the lines.  The customers come out in
+-- order, so the tables filled from them have the same rows in the same order
+-- whatever plan (parallel or not) grouped the lines, and their sums in SQL
+-- the same bits.
+CREATE FUNCTION segment.segmentation_customers_sql(r segment.segmentations)
 	RETURNS text
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT CASE WHEN r.as_of IS NOT NULL THEN format('%L::timestamp', r.as_of)
-		ELSE format('(SELECT max(%1$s)::timestamp FROM %2$s WHERE %3$I IS NOT NULL AND %4$I IS NOT NULL '
-			'AND isfinite(%1$s) AND %5$s AND %6$s)',
-			segment.segmentation_time_sql(r), r.source, r.customer_column, r.invoice_column,
-			segment.segmentation_finite_sql(r.source, r.quantity_column),
-			segment.segmentation_finite_sql(r.source, r.price_column)) END
+	SELECT format('SELECT %3$I AS customer, %4$s AS country, segment.customer_features(%5$I, %1$s, %6$I, %7$I) AS f, '
+			'(max(%1$s) FILTER (WHERE %5$I IS NOT NULL AND isfinite(%1$s) AND %8$s AND %9$s))::timestamp AS last_line '
+			'FROM %2$s WHERE %3$I IS NOT NULL %10$s GROUP BY %3$I ORDER BY %3$I',
+		segment.segmentation_time_sql(r), r.source, r.customer_column,
+		CASE WHEN r.country_column IS NULL THEN 'NULL::text'
+			ELSE format('segment.most_frequent(%I::text)', r.country_column) END,
+		r.invoice_column, r.quantity_column, r.price_column,
+		segment.segmentation_finite_sql(r.source, r.quantity_column),
+		segment.segmentation_finite_sql(r.source, r.price_column),
+		-- an explicit as_of is a cut-off: later lines are not used
+		CASE WHEN r.as_of IS NOT NULL THEN format('AND %s <= %L::timestamp', segment.segmentation_time_sql(r), r.as_of) ELSE '' END)
 	$$;
-COMMENT ON FUNCTION segment.segmentation_as_of_sql(segment.segmentations) IS
-	'SQL of the reference time of recency of registry row r';
+COMMENT ON FUNCTION segment.segmentation_customers_sql(segment.segmentations) IS
+	'SQL of the lines of the source of registry row r grouped by customer: country, features and the latest time used';
 
 -- The SQL of a customer's clustering features in original units (profiles
 -- and boxplots; the notebook recipe's one-hot countries are left out), in
@@ -420,7 +435,6 @@ DECLARE
 	registry text := format('(SELECT * FROM segment.segmentations WHERE name = %L)', segmentation);
 	vector text;
 	vector_values text;
-	country text;
 	as_of text;
 	silhouette_source text;
 	feature text;
@@ -432,27 +446,16 @@ BEGIN
 	vector := segment.segmentation_vector_sql(r.recipe, r.country_column IS NOT NULL);
 	vector_values := segment.segmentation_values_sql(r.recipe, r.country_column IS NOT NULL);
 	clustered := segment.segmentation_clustered_sql(r.recipe);
-	-- a customer's country is the most frequent of its lines (the first in
-	-- collation order among equally frequent ones, NULLs aside: what
-	-- mode() WITHIN GROUP (ORDER BY country) gives for text), counted in a
-	-- hash table so that the GROUP BY need not sort the lines
-	country := CASE WHEN r.country_column IS NULL THEN 'NULL::text'
-		ELSE format('segment.most_frequent(%I::text)', r.country_column) END;
-	-- the reference time the refresh worked out (segment.segmentation_as_of_sql)
+	-- the reference time the refresh worked out (segment.segmentation_customers_sql)
 	as_of := format('%L::timestamp', r.used_as_of);
 
 	IF result_table = 'features' THEN
+		-- the customers the refresh grouped (pg_temp.segment_refresh_customers)
 		RETURN segment.rfm_scores_sql(format($sql$
 			SELECT c.customer AS customer_id, c.country,
 				extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
 				(c.f).*
-			FROM (SELECT %3$I AS customer, %7$s AS country, segment.customer_features(%4$I, %5$s, %6$I, %8$I) AS f
-				  FROM %2$s WHERE %3$I IS NOT NULL %10$s GROUP BY %3$I) AS c,
-				(SELECT %9$s AS as_of) AS a $sql$,
-		segmentation, r.source, r.customer_column, r.invoice_column, segment.segmentation_time_sql(r), r.quantity_column,
-		country, r.price_column, as_of,
-		-- an explicit as_of is a cut-off: later lines are not used
-		CASE WHEN r.as_of IS NOT NULL THEN format('AND %s <= %L::timestamp', segment.segmentation_time_sql(r), r.as_of) ELSE '' END));
+			FROM pg_temp.segment_refresh_customers AS c, (SELECT %s AS as_of) AS a $sql$, as_of));
 	END IF;
 
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
@@ -785,24 +788,11 @@ CREATE FUNCTION segment.refresh_segmentation_table(segmentation text, result_tab
 DECLARE
 	query text := segment.segmentation_query(segmentation, result_table);
 	columns text;
-	caller_work_mem text;
 BEGIN
 	SELECT string_agg(quote_ident(q.column_name), ', ' ORDER BY q.ordinal) INTO columns
 	FROM segment.query_columns(query) AS q;
 	EXECUTE format('DELETE FROM %I.%I', segmentation, result_table);
-	-- the features' GROUP BY customer is a maintenance operation in one
-	-- process (an INSERT runs no parallel workers): its hash table may use
-	-- maintenance_work_mem, as CREATE INDEX does, rather than spill to disk
-	-- at work_mem
-	IF result_table = 'features' AND pg_size_bytes(current_setting('maintenance_work_mem'))
-		> pg_size_bytes(current_setting('work_mem')) THEN
-		caller_work_mem := current_setting('work_mem');
-		PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
-	END IF;
 	EXECUTE format('INSERT INTO %I.%I (%s) SELECT %s FROM (%s) AS q', segmentation, result_table, columns, columns, query);
-	IF caller_work_mem IS NOT NULL THEN
-		PERFORM set_config('work_mem', caller_work_mem, true);
-	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation_table(text, text) IS 'refills one table of a segmentation';
@@ -1189,6 +1179,7 @@ DECLARE
 	r segment.segmentations;
 	segmentation text := refresh_segmentation.name;
 	caller_time_zone text;
+	caller_work_mem text;
 	caller_role text;
 	refreshed_at timestamptz;
 BEGIN
@@ -1247,7 +1238,22 @@ BEGIN
 	-- calendar units in the time zone of the creation, whoever refreshes
 	caller_time_zone := current_setting('TimeZone');
 	PERFORM set_config('TimeZone', r.time_zone, true);
-	EXECUTE 'SELECT ' || segment.segmentation_as_of_sql(r) INTO r.used_as_of;
+	-- the lines grouped by customer, in one scan of the source; the GROUP BY
+	-- is a maintenance operation in one process, so its hash table may use
+	-- maintenance_work_mem, as CREATE INDEX does, rather than spill to disk
+	-- at work_mem
+	IF to_regclass('pg_temp.segment_refresh_customers') IS NOT NULL THEN
+		DROP TABLE pg_temp.segment_refresh_customers;
+	END IF;
+	IF pg_size_bytes(current_setting('maintenance_work_mem')) > pg_size_bytes(current_setting('work_mem')) THEN
+		caller_work_mem := current_setting('work_mem');
+		PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
+	END IF;
+	EXECUTE 'CREATE TEMP TABLE segment_refresh_customers AS ' || segment.segmentation_customers_sql(r);
+	IF caller_work_mem IS NOT NULL THEN
+		PERFORM set_config('work_mem', caller_work_mem, true);
+	END IF;
+	r.used_as_of := coalesce(r.as_of, (SELECT max(c.last_line) FROM pg_temp.segment_refresh_customers c));
 	-- the owner of the schema owns the segmentation (ownership may have moved)
 	UPDATE segment.segmentations s
 	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
@@ -1257,6 +1263,7 @@ BEGIN
 	-- the tables and columns it lacks
 	PERFORM segment.complete_segmentation_tables(segmentation);
 	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
+	DROP TABLE pg_temp.segment_refresh_customers;
 
 	IF refit THEN
 		PERFORM segment.fit_segmentation(segmentation);
