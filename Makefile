@@ -43,6 +43,7 @@ SQL_SOURCES = \
 	src/sql/scaler.sql \
 	src/sql/kmeans.sql \
 	src/sql/evaluate.sql \
+	src/sql/parallel.sql \
 	src/sql/metrics.sql \
 	src/sql/pca.sql \
 	src/sql/registry.sql \
@@ -51,7 +52,8 @@ SQL_SOURCES = \
 ADDED_SQL_SOURCES = \
 	src/sql/most_frequent.sql \
 	src/sql/boxplot.sql \
-	src/sql/evaluate.sql
+	src/sql/evaluate.sql \
+	src/sql/parallel.sql
 PIPELINE_SQL_SOURCES = \
 	src/sql/registry_access.sql \
 	src/sql/marketing.sql \

@@ -35,6 +35,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/shm_toc.h"
 #include "utils/memutils.h"
@@ -155,6 +156,14 @@ ParallelWorkersWanted(void)
 	if (cpus >= 1)
 		workers = (int) Min((long) workers, cpus - 1);
 	return workers;
+}
+
+/* parallel_workers(): the workers an operation of segment gets (see above) */
+PG_FUNCTION_INFO_V1(parallel_workers);
+Datum
+parallel_workers(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(Max(ParallelWorkersWanted(), 0));
 }
 
 /* Whether this backend may start parallel workers now (not inside one) */

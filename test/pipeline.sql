@@ -38,8 +38,8 @@ SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 	WHERE p.pronamespace = 'segment'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
 		AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
-		AND p.oid <> 'segment.rfm_vector'::regproc $$,
-	'every SQL and PL/pgSQL function pins search_path (rfm_vector is inlined and qualifies everything)');
+		AND p.oid NOT IN ('segment.rfm_vector'::regproc, 'segment.rfm_quintile'::regproc) $$,
+	'every SQL and PL/pgSQL function pins search_path (rfm_vector and rfm_quintile are inlined and qualify everything)');
 SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'segment.segmentations'::regclass),
 	'the registry has row-level security');
 SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'segment.segmentation_scores'::regclass),

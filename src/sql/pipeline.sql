@@ -1180,6 +1180,7 @@ DECLARE
 	segmentation text := refresh_segmentation.name;
 	caller_time_zone text;
 	caller_work_mem text;
+	caller_gather_workers text;
 	caller_role text;
 	refreshed_at timestamptz;
 BEGIN
@@ -1249,7 +1250,15 @@ BEGIN
 		caller_work_mem := current_setting('work_mem');
 		PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
 	END IF;
+	-- and it may run in parallel, with as many workers as segment's own
+	-- operations get (segment.parallel_workers: no more processes than CPUs;
+	-- on 2 cores one worker groups the bundled lines in 169 ms, none in 209
+	-- and two in 210), within what the caller allows its queries
+	caller_gather_workers := current_setting('max_parallel_workers_per_gather');
+	PERFORM set_config('max_parallel_workers_per_gather',
+		least(caller_gather_workers::integer, segment.parallel_workers())::text, true);
 	EXECUTE 'CREATE TEMP TABLE segment_refresh_customers AS ' || segment.segmentation_customers_sql(r);
+	PERFORM set_config('max_parallel_workers_per_gather', caller_gather_workers, true);
 	IF caller_work_mem IS NOT NULL THEN
 		PERFORM set_config('work_mem', caller_work_mem, true);
 	END IF;
