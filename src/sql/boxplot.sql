@@ -14,6 +14,14 @@ CREATE TYPE segment.boxplot AS (
 );
 COMMENT ON TYPE segment.boxplot IS
 	'a box plot: min, quartiles (percentile_cont), max, Tukey''s whiskers (the most extreme values within 1.5 interquartile ranges of the box) and the number of values beyond them';
+COMMENT ON COLUMN segment.boxplot.min IS 'the smallest value';
+COMMENT ON COLUMN segment.boxplot.q1 IS 'the first quartile, percentile_cont(0.25)';
+COMMENT ON COLUMN segment.boxplot.median IS 'the median, percentile_cont(0.5)';
+COMMENT ON COLUMN segment.boxplot.q3 IS 'the third quartile, percentile_cont(0.75)';
+COMMENT ON COLUMN segment.boxplot.max IS 'the largest value';
+COMMENT ON COLUMN segment.boxplot.lower_whisker IS 'the smallest value at or above q1 - 1.5 (q3 - q1)';
+COMMENT ON COLUMN segment.boxplot.upper_whisker IS 'the largest value at or below q3 + 1.5 (q3 - q1)';
+COMMENT ON COLUMN segment.boxplot.outliers IS 'the number of values beyond the whiskers';
 CREATE FUNCTION segment.boxplot_accum(internal, double precision)
 	RETURNS internal
 	AS 'MODULE_PATHNAME'

@@ -450,12 +450,16 @@ BEGIN
 	as_of := format('%L::timestamp', r.used_as_of);
 
 	IF result_table = 'features' THEN
-		-- the customers the refresh grouped (pg_temp.segment_refresh_customers)
+		-- the customers the refresh grouped (pg_temp.segment_refresh_customers),
+		-- or outside a refresh (the shape of the table) the grouping itself
 		RETURN segment.rfm_scores_sql(format($sql$
 			SELECT c.customer AS customer_id, c.country,
 				extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
 				(c.f).*
-			FROM pg_temp.segment_refresh_customers AS c, (SELECT %s AS as_of) AS a $sql$, as_of));
+			FROM %s AS c, (SELECT %s AS as_of) AS a $sql$,
+			CASE WHEN to_regclass('pg_temp.segment_refresh_customers') IS NOT NULL THEN 'pg_temp.segment_refresh_customers'
+				ELSE '(' || segment.segmentation_customers_sql(r) || ')' END,
+			as_of));
 	END IF;
 
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
