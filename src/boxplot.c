@@ -138,7 +138,11 @@ boxplot_final(PG_FUNCTION_ARGS)
 		int64		low = 0;
 		int64		high = n - 1;
 
-		/* sorting in place is safe: the final function runs once per group */
+		/*
+		 * Sorting in place leaves the same values, only in order: a second
+		 * final call on a shared state, or more values added in a window
+		 * frame and sorted again, still see every value once
+		 */
 		BoxplotSort(state->values, n);
 		q1 = BoxplotPercentile(v, n, 0.25);
 		q3 = BoxplotPercentile(v, n, 0.75);
