@@ -265,10 +265,104 @@ KMeansSearchSorted(const double *cumulative, int64 n, double value)
 }
 
 /*
+ * One step of greedy k-means++ with its candidates in one pack: draws them,
+ * and sums each candidate's potential, sum over rows of min(closest,
+ * distance to the candidate), in row order.  A row whose nearest centre m
+ * so far (labels) is at least twice as far from every candidate as from the
+ * row, with a margin of 1e-6 for rounding, is nearer to m than to any
+ * candidate (triangle inequality): its term is closest for every candidate,
+ * the value min() would give, so its distances are not computed and its
+ * slot in candidate_distances is marked with -1 in the last lane.  Where two
+ * rows of four or more are near, the four go through the blocked kernel.
+ */
+static void
+KMeansPlusPlusPruned(KMeansWork *w, RandomState *rng, int c, int count, double potential,
+					 int64 *best_row, int *best_lane, double *best_potential)
+{
+	const Matrix *x = w->x;
+	int64		n = x->rows;
+	int			dims = w->dims;
+	int64		candidates[DISTANCE_LANES];
+	double		potentials[DISTANCE_LANES] = {0};
+	double	   *far_enough = palloc(c * sizeof(double));	/* per centre: min distance² to a candidate / 4 */
+
+	/* the candidates, drawn by the running sums of closest (w->cumulative) */
+	for (int t = 0; t < count; t++)
+	{
+		double		value = RandomUniform(rng) * potential;
+
+		candidates[t] = KMeansSearchSorted(w->cumulative, n, value);
+		memcpy(w->new_centers + (Size) t * dims, MatrixRow(x, candidates[t]), dims * sizeof(double));
+	}
+	DistancePack(w->new_centers, count, dims, w->packed);
+	for (int m = 0; m < c; m++)
+	{
+		double		nearest = get_float8_infinity();
+
+		for (int t = 0; t < count; t++)
+			nearest = Min(nearest, SquaredDistance(w->centers + (Size) m * dims, w->new_centers + (Size) t * dims, dims));
+		far_enough[m] = nearest / (4.0 * (1.0 + 1e-6));
+	}
+	for (int64 i = 0; i < n; i += DISTANCE_ROWS)
+	{
+		int			rows = (int) Min(DISTANCE_ROWS, n - i);
+		double	   *d = w->candidate_distances + i * DISTANCE_LANES;
+		bool		far[DISTANCE_ROWS];
+		int			far_rows = 0;
+
+		if ((i & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int r = 0; r < rows; r++)
+		{
+			far[r] = w->closest[i + r] <= far_enough[w->labels[i + r]];
+			far_rows += far[r];
+		}
+		if (far_rows < rows - 1 && rows == DISTANCE_ROWS)
+		{
+			/*
+			 * two rows or more are near: all four through the blocked kernel
+			 * (a far row's distances all exceed its closest, so its terms
+			 * are still closest)
+			 */
+			DistanceBlock(MatrixRow(x, i), dims, w->packed, d);
+			LanePotentials(w->closest + i, d, rows, potentials);
+			continue;
+		}
+		for (int r = 0; r < rows; r++)
+		{
+			double	   *row_d = d + r * DISTANCE_LANES;
+
+			if (far[r])
+			{
+				/* no candidate is nearer to this row than its centre */
+				for (int t = 0; t < DISTANCE_LANES; t++)
+					potentials[t] += w->closest[i + r];
+				row_d[DISTANCE_LANES - 1] = -1.0;
+				continue;
+			}
+			DistanceToPacked(MatrixRow(x, i + r), w->packed, dims, row_d);
+			LanePotentials(w->closest + i + r, row_d, 1, potentials);
+		}
+	}
+	*best_row = -1;
+	for (int t = 0; t < count; t++)
+		if (*best_row < 0 || potentials[t] < *best_potential)
+		{
+			*best_potential = potentials[t];
+			*best_row = candidates[t];
+			*best_lane = t;
+		}
+	pfree(far_enough);
+}
+
+/*
  * Greedy k-means++: the first centre is a uniform random row; each next one
  * is the best, by the resulting potential, of 2 + floor(ln k) rows drawn with
  * probability proportional to their squared distance to the nearest centre
- * (scikit-learn's _kmeans_plusplus).
+ * (scikit-learn's _kmeans_plusplus).  With one pack of candidates (k below
+ * e^6), rows far from every candidate skip their distances (Elkan's
+ * triangle-inequality test, Elkan 2003; see KMeansPlusPlusPruned): the same
+ * potentials and centres, bit for bit.
  */
 static void
 KMeansPlusPlus(KMeansWork *w, RandomState *rng)
@@ -288,6 +382,7 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 	for (int64 i = 0; i < n; i++)
 	{
 		w->closest[i] = w->candidate_distances[i * DISTANCE_LANES];
+		w->labels[i] = 0;		/* each row's nearest centre so far */
 		potential += w->closest[i];
 	}
 
@@ -303,6 +398,28 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 		{
 			sum += w->closest[i];
 			w->cumulative[i] = sum;
+		}
+
+		/* One pack of candidates (k below e^6): rows far from them are skipped */
+		if (trials <= DISTANCE_LANES)
+		{
+			KMeansPlusPlusPruned(w, rng, c, trials, potential, &best_row, &best_lane, &best_potential);
+			memcpy(w->centers + (Size) c * dims, MatrixRow(x, best_row), dims * sizeof(double));
+			for (int64 i = 0; i < n; i++)
+			{
+				double		d;
+
+				if (w->candidate_distances[i * DISTANCE_LANES + DISTANCE_LANES - 1] < 0)
+					continue;	/* skipped: no candidate is nearer than its centre */
+				d = w->candidate_distances[i * DISTANCE_LANES + best_lane];
+				if (d < w->closest[i])
+				{
+					w->closest[i] = d;
+					w->labels[i] = c;
+				}
+			}
+			potential = best_potential;
+			continue;
 		}
 
 		/* Candidates in packs of DISTANCE_LANES (more than one only for huge k) */
@@ -348,7 +465,10 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 			: SquaredDistance(MatrixRow(x, i), MatrixRow(x, best_row), dims);
 
 			if (d < w->closest[i])
+			{
 				w->closest[i] = d;
+				w->labels[i] = c;
+			}
 		}
 		potential = best_potential;
 	}
