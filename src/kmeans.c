@@ -169,19 +169,20 @@ KMeansPrepare(Matrix *x, KMeansData *data)
 	/* sorted row s is source row order[s]: walk each cycle of the permutation */
 	placed = MemoryContextAllocExtended(CurrentMemoryContext, MemoryProduct(n, sizeof(bool)),
 										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (int64 s = 0; s < n; s++)
+	for (int64 s = 0, moved = 0; s < n; s++)
 	{
 		int64		j = s;
 
 		if (placed[s])
 			continue;
-		if ((s & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
-			CHECK_FOR_INTERRUPTS();
 		memcpy(spare, MatrixRow(x, s), dims * sizeof(double));
 		for (;;)
 		{
 			int64		from = data->order[j];
 
+			/* one cycle may hold every row: count moves, not cycles */
+			if ((moved++ & (KMEANS_INTERRUPT_ROWS - 1)) == 0)
+				CHECK_FOR_INTERRUPTS();
 			placed[j] = true;
 			if (from == s)
 			{
@@ -265,36 +266,45 @@ KMeansSearchSorted(const double *cumulative, int64 n, double value)
 }
 
 /*
- * One step of greedy k-means++ with its candidates in one pack: draws them,
- * and sums each candidate's potential, sum over rows of min(closest,
- * distance to the candidate), in row order.  A row whose nearest centre m
- * so far (labels) is at least twice as far from every candidate as from the
- * row, with a margin of 1e-6 for rounding, is nearer to m than to any
- * candidate (triangle inequality): its term is closest for every candidate,
- * the value min() would give, so its distances are not computed and its
- * slot in candidate_distances is marked with -1 in the last lane.  Where two
- * rows of four or more are near, the four go through the blocked kernel.
+ * Draw count k-means++ candidates (rows with probability proportional to
+ * closest, through its running sums in w->cumulative) into w->new_centers,
+ * and pack them for the distance kernels
  */
 static void
-KMeansPlusPlusPruned(KMeansWork *w, RandomState *rng, int c, int count, double potential,
-					 int64 *best_row, int *best_lane, double *best_potential)
+KMeansDrawCandidates(KMeansWork *w, RandomState *rng, double potential, int count, int64 *candidates)
 {
 	const Matrix *x = w->x;
-	int64		n = x->rows;
-	int			dims = w->dims;
-	int64		candidates[DISTANCE_LANES];
-	double		potentials[DISTANCE_LANES] = {0};
-	double	   *far_enough = palloc(c * sizeof(double));	/* per centre: min distance² to a candidate / 4 */
 
-	/* the candidates, drawn by the running sums of closest (w->cumulative) */
 	for (int t = 0; t < count; t++)
 	{
 		double		value = RandomUniform(rng) * potential;
 
-		candidates[t] = KMeansSearchSorted(w->cumulative, n, value);
-		memcpy(w->new_centers + (Size) t * dims, MatrixRow(x, candidates[t]), dims * sizeof(double));
+		candidates[t] = KMeansSearchSorted(w->cumulative, x->rows, value);
+		memcpy(w->new_centers + (Size) t * w->dims, MatrixRow(x, candidates[t]), w->dims * sizeof(double));
 	}
-	DistancePack(w->new_centers, count, dims, w->packed);
+	DistancePack(w->new_centers, count, w->dims, w->packed);
+}
+
+/*
+ * The potentials of the packed candidates (new_centers, count of them): for
+ * each, the sum over rows of min(closest, distance to the candidate), in row
+ * order.  A row whose nearest centre m of the c so far (labels) is at least
+ * twice as far from every candidate as from the row, with a margin of 1e-6
+ * for rounding, is nearer to m than to any candidate (triangle inequality,
+ * as Elkan 2003 uses it for Lloyd's steps): its term is closest for every
+ * candidate, the value min() would give, so its distances are not computed
+ * and its slot in candidate_distances is marked with -1 in the last lane.
+ * Where two rows of four or more are near, the four go through the blocked
+ * kernel.  far_enough has room for c values.
+ */
+static void
+KMeansPrunedPotentials(KMeansWork *w, int c, int count, double *far_enough, double *potentials)
+{
+	const Matrix *x = w->x;
+	int64		n = x->rows;
+	int			dims = w->dims;
+
+	/* per centre: a quarter of its squared distance to the nearest candidate */
 	for (int m = 0; m < c; m++)
 	{
 		double		nearest = get_float8_infinity();
@@ -303,6 +313,7 @@ KMeansPlusPlusPruned(KMeansWork *w, RandomState *rng, int c, int count, double p
 			nearest = Min(nearest, SquaredDistance(w->centers + (Size) m * dims, w->new_centers + (Size) t * dims, dims));
 		far_enough[m] = nearest / (4.0 * (1.0 + 1e-6));
 	}
+	memset(potentials, 0, DISTANCE_LANES * sizeof(double));
 	for (int64 i = 0; i < n; i += DISTANCE_ROWS)
 	{
 		int			rows = (int) Min(DISTANCE_ROWS, n - i);
@@ -344,15 +355,22 @@ KMeansPlusPlusPruned(KMeansWork *w, RandomState *rng, int c, int count, double p
 			LanePotentials(w->closest + i + r, row_d, 1, potentials);
 		}
 	}
-	*best_row = -1;
-	for (int t = 0; t < count; t++)
-		if (*best_row < 0 || potentials[t] < *best_potential)
-		{
-			*best_potential = potentials[t];
-			*best_row = candidates[t];
-			*best_lane = t;
-		}
-	pfree(far_enough);
+}
+
+/* The potentials of the packed candidates from all rows' distances (see KMeansPrunedPotentials) */
+static void
+KMeansPotentials(KMeansWork *w, double *potentials)
+{
+	const Matrix *x = w->x;
+
+	KMeansRowsToPacked(x, w->packed, w->candidate_distances);
+	memset(potentials, 0, DISTANCE_LANES * sizeof(double));
+	for (int64 i = 0; i < x->rows; i += KMEANS_INTERRUPT_ROWS)
+	{
+		CHECK_FOR_INTERRUPTS();
+		LanePotentials(w->closest + i, w->candidate_distances + i * DISTANCE_LANES,
+					   Min(KMEANS_INTERRUPT_ROWS, x->rows - i), potentials);
+	}
 }
 
 /*
@@ -361,7 +379,7 @@ KMeansPlusPlusPruned(KMeansWork *w, RandomState *rng, int c, int count, double p
  * probability proportional to their squared distance to the nearest centre
  * (scikit-learn's _kmeans_plusplus).  With one pack of candidates (k below
  * e^6), rows far from every candidate skip their distances (Elkan's
- * triangle-inequality test, Elkan 2003; see KMeansPlusPlusPruned): the same
+ * triangle-inequality test, Elkan 2003; see KMeansPrunedPotentials): the same
  * potentials and centres, bit for bit.
  */
 static void
@@ -375,6 +393,7 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 	double		potential = 0.0;
 	int64		candidates[DISTANCE_LANES];
 	double		potentials[DISTANCE_LANES];
+	double	   *far_enough = trials <= DISTANCE_LANES ? palloc(w->k * sizeof(double)) : NULL;
 
 	memcpy(w->centers, MatrixRow(x, first), dims * sizeof(double));
 	DistancePack(w->centers, 1, dims, w->packed);
@@ -400,51 +419,18 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 			w->cumulative[i] = sum;
 		}
 
-		/* One pack of candidates (k below e^6): rows far from them are skipped */
-		if (trials <= DISTANCE_LANES)
-		{
-			KMeansPlusPlusPruned(w, rng, c, trials, potential, &best_row, &best_lane, &best_potential);
-			memcpy(w->centers + (Size) c * dims, MatrixRow(x, best_row), dims * sizeof(double));
-			for (int64 i = 0; i < n; i++)
-			{
-				double		d;
-
-				if (w->candidate_distances[i * DISTANCE_LANES + DISTANCE_LANES - 1] < 0)
-					continue;	/* skipped: no candidate is nearer than its centre */
-				d = w->candidate_distances[i * DISTANCE_LANES + best_lane];
-				if (d < w->closest[i])
-				{
-					w->closest[i] = d;
-					w->labels[i] = c;
-				}
-			}
-			potential = best_potential;
-			continue;
-		}
-
 		/* Candidates in packs of DISTANCE_LANES (more than one only for huge k) */
 		for (int done = 0; done < trials;)
 		{
 			int			count = Min(trials - done, DISTANCE_LANES);
 
-			for (int t = 0; t < count; t++)
-			{
-				double		value = RandomUniform(rng) * potential;
-
-				candidates[t] = KMeansSearchSorted(w->cumulative, n, value);
-				memcpy(w->new_centers + (Size) t * dims, MatrixRow(x, candidates[t]), dims * sizeof(double));
-			}
-			DistancePack(w->new_centers, count, dims, w->packed);
-			KMeansRowsToPacked(x, w->packed, w->candidate_distances);
+			KMeansDrawCandidates(w, rng, potential, count, candidates);
+			/* one pack (k below e^6): rows far from every candidate are skipped */
+			if (far_enough != NULL)
+				KMeansPrunedPotentials(w, c, count, far_enough, potentials);
+			else
+				KMeansPotentials(w, potentials);
 			best_lane = -1;		/* distances of earlier packs are gone */
-			/* all candidates' potentials in one pass, each summed in row order */
-			memset(potentials, 0, sizeof(potentials));
-			for (int64 i = 0; i < n; i += KMEANS_INTERRUPT_ROWS)
-			{
-				CHECK_FOR_INTERRUPTS();
-				LanePotentials(w->closest + i, w->candidate_distances + i * DISTANCE_LANES,
-							   Min(KMEANS_INTERRUPT_ROWS, n - i), potentials);
-			}
 			for (int t = 0; t < count; t++)
 			{
 				if (best_row < 0 || potentials[t] < best_potential)
@@ -461,9 +447,13 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 		memcpy(w->centers + (Size) c * dims, MatrixRow(x, best_row), dims * sizeof(double));
 		for (int64 i = 0; i < n; i++)
 		{
-			double		d = best_lane >= 0 ? w->candidate_distances[i * DISTANCE_LANES + best_lane]
-			: SquaredDistance(MatrixRow(x, i), MatrixRow(x, best_row), dims);
+			double		d;
 
+			/* a row KMeansPrunedPotentials skipped keeps its nearest centre */
+			if (best_lane >= 0 && w->candidate_distances[i * DISTANCE_LANES + DISTANCE_LANES - 1] < 0)
+				continue;
+			d = best_lane >= 0 ? w->candidate_distances[i * DISTANCE_LANES + best_lane]
+				: SquaredDistance(MatrixRow(x, i), MatrixRow(x, best_row), dims);
 			if (d < w->closest[i])
 			{
 				w->closest[i] = d;
@@ -472,6 +462,8 @@ KMeansPlusPlus(KMeansWork *w, RandomState *rng)
 		}
 		potential = best_potential;
 	}
+	if (far_enough != NULL)
+		pfree(far_enough);
 }
 
 /* Pack the current centres into blocks for the distance kernels */
