@@ -20,6 +20,7 @@ OBJS = \
 	src/matching.o \
 	src/metrics.o \
 	src/most_frequent.o \
+	src/owner.o \
 	src/model.o \
 	src/parallel.o \
 	src/pca.o \
@@ -31,10 +32,10 @@ OBJS = \
 # The SQL layer is written as one file per concern under src/sql, in the
 # order of the data path; make assembles the install script of the current
 # version from them, and the update script from the previous version from its
-# own first part, the files of the building blocks it adds, the files of the
-# pipeline layer and its own last part.
+# own first part and the files whose functions it replaces (written as
+# CREATE OR REPLACE, so that both scripts can include them).
 # Released scripts are frozen in install/.
-EXTVERSION = 0.3
+EXTVERSION = 0.4
 SQL_SOURCES = \
 	src/sql/schema.sql \
 	src/sql/features.sql \
@@ -46,17 +47,14 @@ SQL_SOURCES = \
 	src/sql/parallel.sql \
 	src/sql/metrics.sql \
 	src/sql/pca.sql \
+	src/sql/owner.sql \
 	src/sql/registry.sql \
-	$(PIPELINE_SQL_SOURCES)
-# the building blocks this version adds, in both scripts
-ADDED_SQL_SOURCES = \
-	src/sql/most_frequent.sql \
-	src/sql/boxplot.sql \
-	src/sql/evaluate.sql \
-	src/sql/parallel.sql
-PIPELINE_SQL_SOURCES = \
 	src/sql/registry_access.sql \
 	src/sql/marketing.sql \
+	$(REPLACED_SQL_SOURCES)
+# the files whose functions the update from the previous version creates or
+# replaces, in both scripts
+REPLACED_SQL_SOURCES = \
 	src/sql/pipeline.sql \
 	src/sql/labels.sql \
 	src/sql/plots.sql \
@@ -64,10 +62,12 @@ PIPELINE_SQL_SOURCES = \
 
 DATA = \
 	install/segment--0.1.sql \
-	install/segment--0.1--0.2.sql
+	install/segment--0.1--0.2.sql \
+	install/segment--0.3.sql \
+	install/segment--0.2--0.3.sql
 DATA_built = \
 	install/segment--$(EXTVERSION).sql \
-	install/segment--0.2--$(EXTVERSION).sql
+	install/segment--0.3--$(EXTVERSION).sql
 
 REGRESS = \
 	load_data \
@@ -121,8 +121,8 @@ endif
 install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 	{ echo '-- segment $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-install/segment--0.2--$(EXTVERSION).sql: src/sql/update--0.2--$(EXTVERSION).sql $(ADDED_SQL_SOURCES) $(PIPELINE_SQL_SOURCES) src/sql/update--0.2--$(EXTVERSION).finish.sql
-	{ echo '-- segment 0.2 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
+install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql src/sql/owner.sql $(REPLACED_SQL_SOURCES)
+	{ echo '-- segment 0.3 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
 .PHONY: test demo bench browser-check valgrind-check
 test:

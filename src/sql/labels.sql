@@ -8,7 +8,7 @@
 -- who place several invoices within an hour or a day: on the bundled data
 -- the segment that otherwise reads like the frequent high spenders); and
 -- "abroad" for clusters of customers mostly outside the domestic country
-CREATE FUNCTION segment.segmentation_labels(centroids double precision[], with_country boolean)
+CREATE OR REPLACE FUNCTION segment.segmentation_labels(centroids double precision[], with_country boolean)
 	RETURNS text[]
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -47,7 +47,7 @@ COMMENT ON FUNCTION segment.segmentation_labels(double precision[], boolean) IS 
 -- The notebook recipe's centroids are z-scores of the raw features in
 -- another order: each is read in the rfm recipe's order of features
 -- (segment.segmentation_features), without a domestic flag.
-CREATE FUNCTION segment.segmentation_automatic_labels(r segment.segmentations, centroids double precision[])
+CREATE OR REPLACE FUNCTION segment.segmentation_automatic_labels(r segment.segmentations, centroids double precision[])
 	RETURNS text[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp

@@ -4,7 +4,7 @@
 -- its tables (README: "Segmentation pipeline")
 
 -- Stable cluster numbers across refreshes (Hungarian matching of centroids)
-CREATE FUNCTION segment.match_clusters(previous double precision[], current double precision[])
+CREATE OR REPLACE FUNCTION segment.match_clusters(previous double precision[], current double precision[])
 	RETURNS integer[]
 	AS 'MODULE_PATHNAME'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -18,7 +18,7 @@ COMMENT ON FUNCTION segment.match_clusters(double precision[], double precision[
 -- and unit alike.  One-off buyers' time between purchases is the time since
 -- their only purchase.  A plain SQL function the planner inlines, so it pins
 -- no search_path: every function and operator in it is schema-qualified.
-CREATE FUNCTION segment.rfm_vector(recency_days double precision, invoices integer,
+CREATE OR REPLACE FUNCTION segment.rfm_vector(recency_days double precision, invoices integer,
 		invoices_per_hour double precision, invoices_per_day double precision,
 		invoices_per_month double precision, invoices_per_year double precision,
 		total_amount double precision, avg_invoice_amount double precision,
@@ -45,7 +45,7 @@ COMMENT ON FUNCTION segment.rfm_vector(double precision, integer, double precisi
 	'the transformed clustering features of a customer with purchases, before standardization';
 
 -- Raise the error for a name that cannot be a segmentation's schema
-CREATE FUNCTION segment.check_segmentation_name(name text)
+CREATE OR REPLACE FUNCTION segment.check_segmentation_name(name text)
 	RETURNS void
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -75,7 +75,7 @@ COMMENT ON FUNCTION segment.check_segmentation_name(text) IS 'raises an error fo
 
 -- Raise the error for a source that is missing (an OID of nothing) or is not
 -- a relation with rows (a sequence, an index, a composite type, ...)
-CREATE FUNCTION segment.check_source(relation regclass)
+CREATE OR REPLACE FUNCTION segment.check_source(relation regclass)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -102,7 +102,7 @@ COMMENT ON FUNCTION segment.check_source(regclass) IS
 	'raises an error when a source is missing or is not a table, view, materialized view or foreign table';
 
 -- Raise the error for a reference time of recency that is not finite
-CREATE FUNCTION segment.check_as_of(as_of timestamp)
+CREATE OR REPLACE FUNCTION segment.check_as_of(as_of timestamp)
 	RETURNS void
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -118,7 +118,7 @@ COMMENT ON FUNCTION segment.check_as_of(timestamp) IS 'raises an error for an as
 
 -- Whether values of a type can be grouped: a default btree or hash operator
 -- class for the type, its array, enum or range family (as GROUP BY needs)
-CREATE FUNCTION segment.type_is_groupable(column_type regtype)
+CREATE OR REPLACE FUNCTION segment.type_is_groupable(column_type regtype)
 	RETURNS boolean
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -140,7 +140,7 @@ COMMENT ON FUNCTION segment.type_is_groupable(regtype) IS
 -- Raise the error for a column mapping that names no column of the source,
 -- or one whose type the pipeline cannot use; in a refresh (segmentation
 -- given) the error names the segmentation and how to remap
-CREATE FUNCTION segment.check_source_column(relation regclass, argument text, column_name name,
+CREATE OR REPLACE FUNCTION segment.check_source_column(relation regclass, argument text, column_name name,
 		segmentation text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -198,7 +198,7 @@ COMMENT ON FUNCTION segment.check_source_column(regclass, text, name, text) IS
 	'raises an error when a column mapping names no column of the source, or one of a type the pipeline cannot use';
 
 -- Raise the error for any mapping of registry row r that does not fit its source
-CREATE FUNCTION segment.check_source_columns(r segment.segmentations, segmentation text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION segment.check_source_columns(r segment.segmentations, segmentation text DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -218,7 +218,7 @@ COMMENT ON FUNCTION segment.check_source_columns(segment.segmentations, text) IS
 	'raises an error when a column mapping of a segmentation does not fit its source';
 
 -- The SQL of the time of a line: a date is read as a timestamp at midnight
-CREATE FUNCTION segment.segmentation_time_sql(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.segmentation_time_sql(r segment.segmentations)
 	RETURNS text
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -234,7 +234,7 @@ COMMENT ON FUNCTION segment.segmentation_time_sql(segment.segmentations) IS
 -- not NULL for integers; for numeric compared as numeric (NaN sorts above
 -- every number), which skips the cast through text that makes the check of
 -- 541,909 lines take 90 ms more; as float8 for real and double precision
-CREATE FUNCTION segment.segmentation_finite_sql(relation regclass, column_name name)
+CREATE OR REPLACE FUNCTION segment.segmentation_finite_sql(relation regclass, column_name name)
 	RETURNS text
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -266,7 +266,7 @@ COMMENT ON FUNCTION segment.segmentation_finite_sql(regclass, name) IS
 -- order, so the tables filled from them have the same rows in the same order
 -- whatever plan (parallel or not) grouped the lines, and their sums in SQL
 -- the same bits.
-CREATE FUNCTION segment.segmentation_customers_sql(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.segmentation_customers_sql(r segment.segmentations)
 	RETURNS text
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -289,7 +289,7 @@ COMMENT ON FUNCTION segment.segmentation_customers_sql(segment.segmentations) IS
 -- The SQL of a customer's clustering features in original units (profiles
 -- and boxplots; the notebook recipe's one-hot countries are left out), in
 -- the order of segmentations.features
-CREATE FUNCTION segment.segmentation_values_sql(recipe text, with_country boolean)
+CREATE OR REPLACE FUNCTION segment.segmentation_values_sql(recipe text, with_country boolean)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -312,7 +312,7 @@ COMMENT ON FUNCTION segment.segmentation_values_sql(text, boolean) IS 'SQL of th
 -- notebook recipe is the seed notebook's: nine raw features, a missing value
 -- (a customer without a purchase has no recency) counted as 0, then one-hot
 -- countries.
-CREATE FUNCTION segment.segmentation_vector_sql(recipe text, with_country boolean)
+CREATE OR REPLACE FUNCTION segment.segmentation_vector_sql(recipe text, with_country boolean)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -333,7 +333,7 @@ COMMENT ON FUNCTION segment.segmentation_vector_sql(text, boolean) IS 'SQL of th
 
 -- The SQL of the condition on features row f of a customer who is clustered:
 -- one with a purchase (rfm), or any customer with a line used (notebook)
-CREATE FUNCTION segment.segmentation_clustered_sql(recipe text)
+CREATE OR REPLACE FUNCTION segment.segmentation_clustered_sql(recipe text)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -344,7 +344,7 @@ COMMENT ON FUNCTION segment.segmentation_clustered_sql(text) IS 'SQL of the cond
 
 -- The clustering features of a recipe, in vector order (the profiles have
 -- a mean and a mean z-score of each, the boxplots a box)
-CREATE FUNCTION segment.segmentation_features(recipe text, with_country boolean)
+CREATE OR REPLACE FUNCTION segment.segmentation_features(recipe text, with_country boolean)
 	RETURNS text[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -363,7 +363,7 @@ COMMENT ON FUNCTION segment.segmentation_features(text, boolean) IS
 
 -- The names of the elements of a segmentation's vectors: its features, then
 -- the notebook recipe's one-hot countries
-CREATE FUNCTION segment.segmentation_dimensions(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.segmentation_dimensions(r segment.segmentations)
 	RETURNS text[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -378,7 +378,7 @@ COMMENT ON FUNCTION segment.segmentation_dimensions(segment.segmentations) IS
 -- assignments) when the customers fill fewer than two segments or every
 -- customer is alone in one, as after an assign-only refresh of a source
 -- that shrank
-CREATE FUNCTION segment.segmentation_silhouettes(source text)
+CREATE OR REPLACE FUNCTION segment.segmentation_silhouettes(source text)
 	RETURNS TABLE (id bigint, cluster integer, silhouette double precision)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -402,7 +402,7 @@ COMMENT ON FUNCTION segment.segmentation_silhouettes(text) IS
 -- f_score and m_score among the customers with a purchase
 -- (segment.rfm_quintile: ties share their score), rfm_score and
 -- rfm_segment
-CREATE FUNCTION segment.rfm_scores_sql(customers text)
+CREATE OR REPLACE FUNCTION segment.rfm_scores_sql(customers text)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -425,7 +425,7 @@ COMMENT ON FUNCTION segment.rfm_scores_sql(text) IS 'SQL of the rows of a query 
 -- The query that fills one table of a segmentation, from its registry row.
 -- The queries read the registry row itself, so a refresh updates the row
 -- (scaler, model, PCA, labels) before it fills the tables after features.
-CREATE FUNCTION segment.segmentation_query(segmentation text, result_table text)
+CREATE OR REPLACE FUNCTION segment.segmentation_query(segmentation text, result_table text)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -450,14 +450,16 @@ BEGIN
 	as_of := format('%L::timestamp', r.used_as_of);
 
 	IF result_table = 'features' THEN
-		-- the customers the refresh grouped (pg_temp.segment_refresh_customers),
-		-- or outside a refresh (the shape of the table) the grouping itself
+		-- the customers the refresh grouped (its working table
+		-- segment_refresh_customers), or outside a refresh (the shape of the
+		-- table) the grouping itself
 		RETURN segment.rfm_scores_sql(format($sql$
 			SELECT c.customer AS customer_id, c.country,
 				extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
 				(c.f).*
 			FROM %s AS c, (SELECT %s AS as_of) AS a $sql$,
-			CASE WHEN to_regclass('pg_temp.segment_refresh_customers') IS NOT NULL THEN 'pg_temp.segment_refresh_customers'
+			CASE WHEN to_regclass(format('%I.segment_refresh_customers', segmentation)) IS NOT NULL
+				THEN format('%I.segment_refresh_customers', segmentation)
 				ELSE '(' || segment.segmentation_customers_sql(r) || ')' END,
 			as_of));
 	END IF;
@@ -586,7 +588,7 @@ $function$;
 COMMENT ON FUNCTION segment.segmentation_query(text, text) IS 'the query that fills one table of a segmentation';
 
 -- Comment on every table of a segmentation and on every column
-CREATE FUNCTION segment.comment_segmentation_tables(segmentation text)
+CREATE OR REPLACE FUNCTION segment.comment_segmentation_tables(segmentation text)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -706,26 +708,10 @@ END
 $function$;
 COMMENT ON FUNCTION segment.comment_segmentation_tables(text) IS 'comments on the tables of a segmentation and their columns';
 
--- The output columns of a query, in order, with their types (read from a
--- temporary view of it, which is dropped again)
-CREATE FUNCTION segment.query_columns(query text)
-	RETURNS TABLE (ordinal integer, column_name name, column_type text)
-	LANGUAGE plpgsql VOLATILE
-	SET search_path = pg_catalog, pg_temp
-	AS $function$
-BEGIN
-	EXECUTE format('CREATE TEMP VIEW segment_table_shape AS %s', query);
-	RETURN QUERY SELECT v.attnum::integer, v.attname, format_type(v.atttypid, v.atttypmod)
-		FROM pg_attribute v WHERE v.attrelid = 'pg_temp.segment_table_shape'::regclass AND v.attnum > 0;
-	DROP VIEW pg_temp.segment_table_shape;
-END
-$function$;
-COMMENT ON FUNCTION segment.query_columns(text) IS 'the output columns of a query, in order, with their types';
-
 -- Create the tables of a registered segmentation that are missing, empty,
 -- with their unique keys and comments, and add the columns a table lacks
 -- (a segmentation made by an earlier version); returns the tables created
-CREATE FUNCTION segment.complete_segmentation_tables(segmentation text)
+CREATE OR REPLACE FUNCTION segment.complete_segmentation_tables(segmentation text)
 	RETURNS SETOF regclass
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -784,7 +770,7 @@ COMMENT ON FUNCTION segment.complete_segmentation_tables(text) IS
 -- readers keep seeing the old rows until it commits and are never blocked
 -- (row versions, not a lock on the table).  The rows go in by column name,
 -- so the order of the columns does not matter.
-CREATE FUNCTION segment.refresh_segmentation_table(segmentation text, result_table text)
+CREATE OR REPLACE FUNCTION segment.refresh_segmentation_table(segmentation text, result_table text)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -804,7 +790,7 @@ COMMENT ON FUNCTION segment.refresh_segmentation_table(text, text) IS 'refills o
 -- The final label of each segment: the user's (segment.set_label) where
 -- there is one, else the automatic one; an automatic label that repeats
 -- another gets the segment's number, then more until it is unique
-CREATE FUNCTION segment.final_labels(automatic text[], user_labels text[])
+CREATE OR REPLACE FUNCTION segment.final_labels(automatic text[], user_labels text[])
 	RETURNS text[]
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -835,7 +821,7 @@ COMMENT ON FUNCTION segment.final_labels(text[], text[]) IS
 -- k = 3..8 whose smallest segment holds at least 2 % of the customers, the
 -- best silhouette within one of the Kneedle elbow; else the best silhouette
 -- among them; else the elbow.  Ties go to the smaller k.
-CREATE FUNCTION segment.choose_k(ks integer[], silhouettes double precision[], smallest_shares double precision[],
+CREATE OR REPLACE FUNCTION segment.choose_k(ks integer[], silhouettes double precision[], smallest_shares double precision[],
 		elbow_k integer)
 	RETURNS integer
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -854,7 +840,7 @@ COMMENT ON FUNCTION segment.choose_k(integer[], double precision[], double preci
 -- candidate k (the previous k also from the previous centroids: a warm
 -- start), choose k, keep the previous numbers and user labels; the result
 -- goes to the registry row.  Called by refresh_segmentation (refit).
-CREATE FUNCTION segment.fit_segmentation(segmentation text)
+CREATE OR REPLACE FUNCTION segment.fit_segmentation(segmentation text)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -881,6 +867,9 @@ DECLARE
 	fit_rows bigint;
 	fingerprint numeric;
 	previous_categories text[];
+	vectors regclass;
+	evaluations regclass;
+	fit_source text;
 BEGIN
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	-- the most common country is "domestic" (a customer whose country is
@@ -915,16 +904,16 @@ BEGIN
 	-- the raw vectors of the customers clustered (with a purchase, or any
 	-- line for the notebook recipe)
 	vector := segment.segmentation_vector_sql(r.recipe, r.country_column IS NOT NULL);
-	IF to_regclass('pg_temp.segment_refresh_vectors') IS NOT NULL THEN
-		DROP TABLE pg_temp.segment_refresh_vectors;
-	END IF;
-	EXECUTE format('CREATE TEMP TABLE segment_refresh_vectors AS
-					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %s AS raw,
+	-- (a working table of the refresh: see segment.refresh_segmentation_as_owner)
+	EXECUTE format('CREATE UNLOGGED TABLE %1$I.segment_refresh_vectors AS
+					SELECT row_number() OVER (ORDER BY f.customer_id) AS id, %2$s AS raw,
 						NULL::double precision[] AS vec, NULL::integer AS cluster, true AS in_fit
-					FROM %I.features f, (SELECT $1 AS domestic_country, $2 AS amount_unit, $3 AS categories) r
-					WHERE %s', vector, segmentation, segment.segmentation_clustered_sql(r.recipe))
+					FROM %1$I.features f, (SELECT $1 AS domestic_country, $2 AS amount_unit, $3 AS categories) r
+					WHERE %3$s', segmentation, vector, segment.segmentation_clustered_sql(r.recipe))
 		USING r.domestic_country, r.amount_unit, r.categories;
-	SELECT count(*) INTO n FROM pg_temp.segment_refresh_vectors;
+	vectors := format('%I.segment_refresh_vectors', segmentation)::regclass;
+	fit_source := format('SELECT id, vec FROM %s WHERE in_fit', vectors);
+	EXECUTE format('SELECT count(*) FROM %s', vectors) INTO n;
 	IF n < 3 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('segmentation "%s" needs at least 3 customers with a purchase, the source has %s', segmentation, n);
@@ -934,7 +923,7 @@ BEGIN
 			MESSAGE = format('k (%s) must be below the number of customers with a purchase (%s)', r.k, n);
 	END IF;
 	-- no k above the number of distinct customers: it could not be filled
-	SELECT count(DISTINCT v.raw) INTO distinct_customers FROM pg_temp.segment_refresh_vectors v;
+	EXECUTE format('SELECT count(DISTINCT v.raw) FROM %s v', vectors) INTO distinct_customers;
 	IF distinct_customers < 2 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('segmentation "%s": the %s customers with a purchase all have the same features, there is nothing to segment',
@@ -948,13 +937,13 @@ BEGIN
 	-- standardize; the domestic flag is only centred, so it weighs like one
 	-- standard deviation of a numeric feature and rare countries cannot dominate
 	-- (the notebook recipe standardizes every column, as StandardScaler does)
-	new_scaler := (SELECT segment.scaler_fit(v.raw) FROM pg_temp.segment_refresh_vectors v);
+	EXECUTE format('SELECT (s.fitted).* FROM (SELECT segment.scaler_fit(v.raw) AS fitted FROM %s v) AS s', vectors) INTO new_scaler;
 	new_model_scaler := new_scaler;
 	IF r.country_column IS NOT NULL AND r.recipe = 'rfm' THEN
 		new_model_scaler.scale[10] := 1;
 	END IF;
-	UPDATE pg_temp.segment_refresh_vectors SET vec = segment.scale(raw, new_model_scaler);
-	ANALYZE pg_temp.segment_refresh_vectors;
+	EXECUTE format('UPDATE %s SET vec = segment.scale(raw, $1)', vectors) USING new_model_scaler;
+	EXECUTE format('ANALYZE %s', vectors);
 
 	-- bounded memory: when the vectors and the working memory of
 	-- segment.evaluate (about 32 bytes per element and 400 per row at k = 10)
@@ -963,8 +952,8 @@ BEGIN
 	fit_rows := least(n, floor(pg_size_bytes(current_setting('maintenance_work_mem'))
 		/ (32.0 * array_length(new_model_scaler.mean, 1) + 512))::bigint);
 	IF fit_rows < n THEN
-		UPDATE pg_temp.segment_refresh_vectors v SET in_fit = v.id IN (
-			SELECT id FROM pg_temp.segment_refresh_vectors ORDER BY md5(id::text || r.seed::text), id LIMIT fit_rows);
+		EXECUTE format('UPDATE %1$s v SET in_fit = v.id IN (
+			SELECT id FROM %1$s ORDER BY md5(id::text || $1::text), id LIMIT $2)', vectors) USING r.seed, fit_rows;
 	END IF;
 
 	-- the previous centroids in the new standardized space: the warm start
@@ -986,13 +975,13 @@ BEGIN
 	-- a source unchanged since the last fit (the same vectors: a sum of
 	-- their hashes, each seeded by its row) fitted on as many rows, with
 	-- the same k and seed, keeps its model: every customer keeps its segment
-	SELECT sum(hashtextextended(v.raw::text, v.id)::numeric) INTO fingerprint FROM pg_temp.segment_refresh_vectors v;
+	EXECUTE format('SELECT sum(hashtextextended(v.raw::text, v.id)::numeric) FROM %s v', vectors) INTO fingerprint;
 	IF r.model IS NOT NULL AND fingerprint = r.fit_fingerprint AND new_model_scaler = r.model_scaler
 		AND r.model_recipe = r.recipe AND r.categories IS NOT DISTINCT FROM previous_categories
 		AND r.fitted_rows = fit_rows AND (r.model).seed = r.seed AND (r.k IS NULL OR r.k = (r.model).k) THEN
 		UPDATE segment.segmentations s SET fitted_at = clock_timestamp(), customers_clustered = n, renumbering = NULL
 		WHERE s.name = segmentation;
-		DROP TABLE pg_temp.segment_refresh_vectors;
+		EXECUTE format('DROP TABLE %s', vectors);
 		RETURN;
 	END IF;
 
@@ -1008,24 +997,22 @@ BEGIN
 	k_max := least(10, n - 1, distinct_customers);
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
 	sample := CASE WHEN fit_rows > segment.silhouette_limit() THEN segment.silhouette_limit() END;
-	IF to_regclass('pg_temp.segment_refresh_evaluations') IS NOT NULL THEN
-		DROP TABLE pg_temp.segment_refresh_evaluations;
-	END IF;
-	CREATE TEMP TABLE segment_refresh_evaluations AS
-	SELECT * FROM segment.evaluate('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit',
-		2, k_max, 10, r.seed, sample, previous);
+	EXECUTE format('CREATE UNLOGGED TABLE %I.segment_refresh_evaluations AS
+					SELECT * FROM segment.evaluate($1, 2, $2, 10, $3, $4, $5)', segmentation)
+		USING fit_source, k_max, r.seed, sample, previous;
+	evaluations := format('%I.segment_refresh_evaluations', segmentation)::regclass;
 	IF r.k > k_max THEN
-		INSERT INTO pg_temp.segment_refresh_evaluations
-		SELECT e.k, e.model, e.inertia, e.silhouette, e.davies_bouldin, e.calinski_harabasz, e.sizes,
-			e.smallest_share, false, e.from_start
-		FROM segment.evaluate('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit',
-			r.k, r.k, 10, r.seed, sample, previous) AS e;
+		EXECUTE format('INSERT INTO %s
+			SELECT e.k, e.model, e.inertia, e.silhouette, e.davies_bouldin, e.calinski_harabasz, e.sizes,
+				e.smallest_share, false, e.from_start
+			FROM segment.evaluate($1, $2, $2, 10, $3, $4, $5) AS e', evaluations)
+			USING fit_source, r.k, r.seed, sample, previous;
 	END IF;
-	INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
-		calinski_harabasz, smallest_share, is_elbow, is_chosen)
-	SELECT segmentation, e.k, e.inertia, e.silhouette, e.davies_bouldin, e.calinski_harabasz,
-		e.smallest_share, e.is_elbow, false
-	FROM pg_temp.segment_refresh_evaluations AS e;
+	EXECUTE format('INSERT INTO segment.segmentation_scores (name, k, inertia, silhouette, davies_bouldin,
+			calinski_harabasz, smallest_share, is_elbow, is_chosen)
+		SELECT $1, e.k, e.inertia, e.silhouette, e.davies_bouldin, e.calinski_harabasz,
+			e.smallest_share, e.is_elbow, false
+		FROM %s AS e', evaluations) USING segmentation;
 
 	-- the k: the one asked for; else, among 3..8 with every segment at least
 	-- 2 % of the customers, the best silhouette within one of the elbow; else
@@ -1047,13 +1034,13 @@ BEGIN
 			chosen := previous_k;
 		END IF;
 	END IF;
-	new_model := (SELECT e.model FROM pg_temp.segment_refresh_evaluations AS e WHERE e.k = chosen);
+	EXECUTE format('SELECT (e.model).* FROM %s AS e WHERE e.k = $1', evaluations) INTO new_model USING chosen;
 	UPDATE segment.segmentation_scores s SET is_chosen = (s.k = chosen) WHERE s.name = segmentation;
 
 	-- a model fitted on a sample reports the inertia of all the customers
 	IF fit_rows < n THEN
-		new_model.inertia := (SELECT sum(segment.kmeans_distance(v.vec, new_model) ^ 2)
-							  FROM pg_temp.segment_refresh_vectors v);
+		EXECUTE format('SELECT sum(segment.kmeans_distance(v.vec, $1) ^ 2) FROM %s v', vectors)
+			INTO new_model.inertia USING new_model;
 	END IF;
 
 	-- keep the previous model's numbers: match the centroids; the user's
@@ -1084,7 +1071,7 @@ BEGIN
 		scaler = new_scaler,
 		model_scaler = new_model_scaler,
 		model = new_model,
-		pca = segment.pca_fit('SELECT id, vec FROM pg_temp.segment_refresh_vectors WHERE in_fit', least(2, dims)),
+		pca = segment.pca_fit(fit_source, least(2, dims)),
 		user_labels = new_user_labels,
 		labels = segment.final_labels(segment.segmentation_automatic_labels(r, (new_model).centroids), new_user_labels),
 		customers_clustered = n,
@@ -1092,8 +1079,7 @@ BEGIN
 		fitted_rows = fit_rows,
 		fit_fingerprint = fingerprint
 	WHERE s.name = segmentation;
-	DROP TABLE pg_temp.segment_refresh_vectors;
-	DROP TABLE pg_temp.segment_refresh_evaluations;
+	EXECUTE format('DROP TABLE %s, %s', vectors, evaluations);
 END
 $function$;
 COMMENT ON FUNCTION segment.fit_segmentation(text) IS
@@ -1106,7 +1092,7 @@ COMMENT ON FUNCTION segment.fit_segmentation(text) IS
 -- previous number to the new one): a row stays open only when its segment
 -- keeps its customer and its number, so history replays every refresh's
 -- assignments.  The open rows carry the segments' current labels.
-CREATE FUNCTION segment.record_history(segmentation text, at timestamptz)
+CREATE OR REPLACE FUNCTION segment.record_history(segmentation text, at timestamptz)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1136,45 +1122,47 @@ $function$;
 COMMENT ON FUNCTION segment.record_history(text, timestamptz) IS
 	'closes and opens the history rows of the customers whose segment changed';
 
--- Become the owner of a segmentation for what follows in the transaction
--- (a refresh, a label, a trim write the owner's tables as the owner, as
--- REFRESH MATERIALIZED VIEW does); returns the role to come back to, NULL
--- when nothing changed (the current user is the owner, as inside a
--- SECURITY DEFINER function owned by the owner, where no role can be set).
-CREATE FUNCTION segment.become_owner(segmentation text, owner_role oid)
-	RETURNS text
-	LANGUAGE plpgsql VOLATILE
+-- Whether the current role has the rights of role owner_role: is it, is a
+-- member with its privileges, or is a superuser (who may REFRESH
+-- MATERIALIZED VIEW a view of that owner)
+CREATE OR REPLACE FUNCTION segment.has_owner_rights(owner_role oid)
+	RETURNS boolean
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT coalesce((SELECT pg_has_role(a.oid, 'USAGE') FROM pg_roles a WHERE a.oid = owner_role), false)
+		OR coalesce((SELECT a.rolsuper FROM pg_roles a WHERE a.rolname = current_user), false)
+	$$;
+COMMENT ON FUNCTION segment.has_owner_rights(oid) IS
+	'whether the current role is a role, a member with its privileges, or a superuser';
+
+-- Raise 42501 unless the current role may change segmentation name, whose
+-- owner is owner_role (segment.has_owner_rights)
+CREATE OR REPLACE FUNCTION segment.check_owner_rights(segmentation text, owner_role oid)
+	RETURNS void
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
-DECLARE
-	owner_name name := (SELECT a.rolname FROM pg_roles a WHERE a.oid = owner_role);
-	caller_role text;
 BEGIN
-	IF owner_name IS NULL OR NOT pg_has_role(owner_role, 'MEMBER') THEN
+	IF NOT segment.has_owner_rights(owner_role) THEN
 		RAISE EXCEPTION USING ERRCODE = '42501',
-			MESSAGE = format('must be a member of role %s to change segmentation "%s"',
-				coalesce(quote_ident(owner_name), owner_role::text), segmentation);
+			MESSAGE = format('must be owner of segmentation "%s"', segmentation),
+			DETAIL = format('Only its owner %s, a member of that role or a superuser may change it.',
+				coalesce((SELECT quote_ident(a.rolname) FROM pg_roles a WHERE a.oid = owner_role), owner_role::text));
 	END IF;
-	IF owner_name <> current_user THEN
-		caller_role := current_setting('role');
-		BEGIN
-			PERFORM set_config('role', owner_name, true);
-		EXCEPTION WHEN insufficient_privilege THEN
-			RAISE EXCEPTION USING ERRCODE = '42501',
-				MESSAGE = format('cannot act as role %s, the owner of segmentation "%s", here', quote_ident(owner_name), segmentation),
-				DETAIL = SQLERRM,
-				HINT = format('Inside a SECURITY DEFINER function, make the function''s owner %s.', quote_ident(owner_name));
-		END;
-	END IF;
-	RETURN caller_role;
 END
 $function$;
-COMMENT ON FUNCTION segment.become_owner(text, oid) IS
-	'switches to the role that owns a segmentation for the rest of the transaction; returns the role to come back to, or NULL';
+COMMENT ON FUNCTION segment.check_owner_rights(text, oid) IS
+	'raises 42501 unless the current role is the owner of a segmentation, a member of it or a superuser';
 
 -- refresh_segmentation: recompute a segmentation in one transaction; with
--- refit => false only assign the customers with the stored model
-CREATE FUNCTION segment.refresh_segmentation(name text, refit boolean DEFAULT true)
+-- refit => false only assign the customers with the stored model.  The
+-- caller's part: the arguments, the rights, the lock; the work itself runs
+-- as the segmentation's owner, security-restricted (segment.execute_as_owner,
+-- as REFRESH MATERIALIZED VIEW runs a view's query as the view's owner), so
+-- that nothing the owner attached to its tables or its source ever runs with
+-- the caller's rights
+CREATE OR REPLACE FUNCTION segment.refresh_segmentation(name text, refit boolean DEFAULT true)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1182,11 +1170,7 @@ CREATE FUNCTION segment.refresh_segmentation(name text, refit boolean DEFAULT tr
 DECLARE
 	r segment.segmentations;
 	segmentation text := refresh_segmentation.name;
-	caller_time_zone text;
-	caller_work_mem text;
-	caller_gather_workers text;
-	caller_role text;
-	refreshed_at timestamptz;
+	owner_role oid;
 BEGIN
 	IF segmentation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
@@ -1194,11 +1178,19 @@ BEGIN
 	IF refit IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'refit must not be NULL';
 	END IF;
+	-- a reader who sees the segmentation may not refresh it
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
 	-- one refresh of a segmentation at a time: the row lock waits for another
 	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
+	owner_role := segment.segmentation_owner(r.schema, r.owner);
+	PERFORM segment.check_owner_rights(segmentation, owner_role);
 	IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
 		RAISE EXCEPTION USING ERRCODE = '3F000',
 			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
@@ -1214,15 +1206,65 @@ BEGIN
 			MESSAGE = format('segmentation "%s" has recipe %s, its model was fitted with recipe %s', segmentation, r.recipe, r.model_recipe),
 			HINT = 'Refresh it with refit => true first.';
 	END IF;
-	-- the refresh runs as the segmentation's owner, as REFRESH MATERIALIZED
-	-- VIEW runs as the view's: what the owner attached to its tables or its
-	-- source never runs with the rights of another role that refreshes
-	caller_role := segment.become_owner(segmentation, segment.segmentation_owner(r.schema, r.owner));
-	IF NOT has_database_privilege(current_database(), 'TEMPORARY') THEN
+	PERFORM segment.execute_as_owner(segmentation, owner_role::regrole,
+		format('SELECT segment.refresh_segmentation_as_owner(%L, %L)', segmentation, refit));
+END
+$function$;
+COMMENT ON FUNCTION segment.refresh_segmentation(text, boolean) IS
+	'recomputes a segmentation in one transaction (refit => false: assigns with the stored model); readers see the old results until it commits';
+
+-- Raise 42501 unless the current user is the owner of segmentation name:
+-- the functions that do a segmentation's work run inside
+-- segment.execute_as_owner, never straight from a caller with other rights
+CREATE OR REPLACE FUNCTION segment.check_running_as_owner(segmentation text, called text)
+	RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	IF NOT EXISTS (SELECT FROM segment.segmentations s JOIN pg_namespace n ON n.oid = s.schema
+				   JOIN pg_roles a ON a.oid = n.nspowner
+				   WHERE s.name = segmentation AND a.rolname = current_user) THEN
 		RAISE EXCEPTION USING ERRCODE = '42501',
-			MESSAGE = format('refreshing segmentation "%s" needs the TEMPORARY privilege on database %s',
-				segmentation, current_database()),
-			HINT = format('GRANT TEMPORARY ON DATABASE %I TO %I;', current_database(), current_user);
+			MESSAGE = format('%s runs only as the owner of segmentation "%s"', called, segmentation),
+			HINT = 'Call segment.refresh_segmentation, segment.set_label or segment.trim_history.';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_running_as_owner(text, text) IS
+	'raises 42501 unless the current user owns a segmentation (the work of a refresh runs as the owner)';
+
+-- The work of a refresh, as the segmentation's owner inside
+-- segment.execute_as_owner.  Its working tables (segment_refresh_customers,
+-- segment_refresh_vectors, segment_refresh_evaluations) are unlogged tables
+-- in the segmentation's own schema, made and dropped inside the refresh's
+-- transaction, so no other session ever sees them: a security-restricted
+-- operation may not make temporary tables, whose names would come first in
+-- the caller's search path after it.
+CREATE OR REPLACE FUNCTION segment.refresh_segmentation_as_owner(name text, refit boolean)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations;
+	segmentation text := refresh_segmentation_as_owner.name;
+	customers regclass;
+	in_the_way text;
+	refreshed_at timestamptz;
+	caller_work_mem text := current_setting('work_mem');
+	caller_gather_workers text := current_setting('max_parallel_workers_per_gather');
+BEGIN
+	PERFORM segment.check_running_as_owner(segmentation, 'segment.refresh_segmentation_as_owner');
+	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
+	in_the_way := (SELECT string_agg(format('%I.%I', segmentation, c.relname), ', ' ORDER BY c.relname) FROM pg_class c
+				   WHERE c.relnamespace = r.schema
+					AND c.relname IN ('segment_refresh_customers', 'segment_refresh_vectors', 'segment_refresh_evaluations'));
+	IF in_the_way IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '42P07',
+			MESSAGE = format('cannot refresh segmentation "%s": %s is in the way', segmentation, in_the_way),
+			DETAIL = 'A refresh makes working tables of that name in the segmentation''s schema for the length of its transaction.',
+			HINT = 'Rename or move that object.';
 	END IF;
 	-- the source: the same table or view, or when that was dropped, one of the
 	-- same name (a reload that drops and creates it again); nothing depends
@@ -1241,32 +1283,29 @@ BEGIN
 	PERFORM segment.check_source_columns(r, segmentation);
 
 	-- calendar units in the time zone of the creation, whoever refreshes
-	caller_time_zone := current_setting('TimeZone');
+	-- (segment.execute_as_owner restores the caller's settings)
 	PERFORM set_config('TimeZone', r.time_zone, true);
 	-- the lines grouped by customer, in one scan of the source; the GROUP BY
 	-- is a maintenance operation in one process, so its hash table may use
 	-- maintenance_work_mem, as CREATE INDEX does, rather than spill to disk
 	-- at work_mem
-	IF to_regclass('pg_temp.segment_refresh_customers') IS NOT NULL THEN
-		DROP TABLE pg_temp.segment_refresh_customers;
-	END IF;
 	IF pg_size_bytes(current_setting('maintenance_work_mem')) > pg_size_bytes(current_setting('work_mem')) THEN
-		caller_work_mem := current_setting('work_mem');
 		PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
 	END IF;
 	-- and it may run in parallel, with as many workers as segment's own
-	-- operations get (segment.parallel_workers: no more processes than CPUs;
-	-- on 2 cores one worker groups the bundled lines in 169 ms, none in 209
-	-- and two in 210), within what the caller allows its queries
-	caller_gather_workers := current_setting('max_parallel_workers_per_gather');
+	-- operations get (segment.parallel_workers: no more processes than
+	-- CPUs), within what the caller allows its queries
 	PERFORM set_config('max_parallel_workers_per_gather',
 		least(caller_gather_workers::integer, segment.parallel_workers())::text, true);
-	EXECUTE 'CREATE TEMP TABLE segment_refresh_customers AS ' || segment.segmentation_customers_sql(r);
+	EXECUTE format('CREATE UNLOGGED TABLE %I.segment_refresh_customers AS ', segmentation) || segment.segmentation_customers_sql(r);
+	customers := format('%I.segment_refresh_customers', segmentation)::regclass;
 	PERFORM set_config('max_parallel_workers_per_gather', caller_gather_workers, true);
-	IF caller_work_mem IS NOT NULL THEN
-		PERFORM set_config('work_mem', caller_work_mem, true);
+	PERFORM set_config('work_mem', caller_work_mem, true);
+	IF r.as_of IS NULL THEN
+		EXECUTE format('SELECT max(c.last_line) FROM %s c', customers) INTO r.used_as_of;
+	ELSE
+		r.used_as_of := r.as_of;
 	END IF;
-	r.used_as_of := coalesce(r.as_of, (SELECT max(c.last_line) FROM pg_temp.segment_refresh_customers c));
 	-- the owner of the schema owns the segmentation (ownership may have moved)
 	UPDATE segment.segmentations s
 	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
@@ -1276,7 +1315,7 @@ BEGIN
 	-- the tables and columns it lacks
 	PERFORM segment.complete_segmentation_tables(segmentation);
 	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
-	DROP TABLE pg_temp.segment_refresh_customers;
+	EXECUTE format('DROP TABLE %s', customers);
 
 	IF refit THEN
 		PERFORM segment.fit_segmentation(segmentation);
@@ -1294,17 +1333,13 @@ BEGIN
 	FROM segment.segmentation_tables() AS t
 	WHERE t.result_table NOT IN ('features', 'history') AND (refit OR t.result_table <> 'elbow');
 	PERFORM segment.record_history(segmentation, refreshed_at);
-	PERFORM set_config('TimeZone', caller_time_zone, true);
-	IF caller_role IS NOT NULL THEN
-		PERFORM set_config('role', caller_role, true);
-	END IF;
 END
 $function$;
-COMMENT ON FUNCTION segment.refresh_segmentation(text, boolean) IS
-	'recomputes a segmentation in one transaction (refit => false: assigns with the stored model); readers see the old results until it commits';
+COMMENT ON FUNCTION segment.refresh_segmentation_as_owner(text, boolean) IS
+	'the work of segment.refresh_segmentation, as the segmentation''s owner inside segment.execute_as_owner';
 
 -- The errors of a name already taken by a schema or a segmentation
-CREATE FUNCTION segment.raise_schema_exists(segmentation text)
+CREATE OR REPLACE FUNCTION segment.raise_schema_exists(segmentation text)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -1316,7 +1351,7 @@ END
 $function$;
 COMMENT ON FUNCTION segment.raise_schema_exists(text) IS 'raises the error of a segmentation name taken by a schema';
 
-CREATE FUNCTION segment.raise_segmentation_exists(segmentation text)
+CREATE OR REPLACE FUNCTION segment.raise_segmentation_exists(segmentation text)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -1329,7 +1364,7 @@ $function$;
 COMMENT ON FUNCTION segment.raise_segmentation_exists(text) IS 'raises the error of a segmentation name already registered';
 
 -- create_segmentation: create the schema, register, create the tables, and fit
-CREATE FUNCTION segment.create_segmentation(name text, source regclass, k integer DEFAULT NULL,
+CREATE OR REPLACE FUNCTION segment.create_segmentation(name text, source regclass, k integer DEFAULT NULL,
 		customer_column name DEFAULT 'customer_id', invoice_column name DEFAULT 'invoice_no',
 		time_column name DEFAULT 'invoice_date', quantity_column name DEFAULT 'quantity',
 		price_column name DEFAULT 'unit_price', country_column name DEFAULT 'country',
@@ -1403,7 +1438,7 @@ COMMENT ON FUNCTION segment.create_segmentation(text, regclass, integer, name, n
 
 -- alter_segmentation: change the arguments of a segmentation; NULL keeps
 -- one as it is.  The next refresh uses them.
-CREATE FUNCTION segment.alter_segmentation(name text, k integer DEFAULT NULL,
+CREATE OR REPLACE FUNCTION segment.alter_segmentation(name text, k integer DEFAULT NULL,
 		customer_column name DEFAULT NULL, invoice_column name DEFAULT NULL,
 		time_column name DEFAULT NULL, quantity_column name DEFAULT NULL,
 		price_column name DEFAULT NULL, country_column name DEFAULT NULL,
@@ -1419,6 +1454,9 @@ BEGIN
 	IF segmentation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
 	END IF;
+	-- a reader who sees the segmentation may not alter it
+	PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(s.schema, s.owner))
+	FROM segment.segmentations s WHERE s.name = segmentation;
 	-- waits for a refresh of it to finish
 	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND THEN
@@ -1470,7 +1508,7 @@ COMMENT ON FUNCTION segment.alter_segmentation(text, integer, name, name, name, 
 -- in the schema besides its tables; what depends on those tables (views,
 -- foreign keys, rules, triggers, policies, indexes other than the unique key
 -- the segmentation made, statistics, publications) or on their row types
-CREATE FUNCTION segment.segmentation_dependents(schema regnamespace)
+CREATE OR REPLACE FUNCTION segment.segmentation_dependents(schema regnamespace)
 	RETURNS SETOF text
 	LANGUAGE sql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -1509,7 +1547,7 @@ COMMENT ON FUNCTION segment.segmentation_dependents(regnamespace) IS
 
 -- drop_segmentation: remove the schema, its tables and the record; what is
 -- not the segmentation's own only when asked with cascade
-CREATE FUNCTION segment.drop_segmentation(name text, "cascade" boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION segment.drop_segmentation(name text, "cascade" boolean DEFAULT false)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1527,6 +1565,9 @@ BEGIN
 	IF drop_dependents IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'cascade must not be NULL';
 	END IF;
+	-- a reader who sees the segmentation may not drop it
+	PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(s.schema, s.owner))
+	FROM segment.segmentations s WHERE s.name = segmentation;
 	SELECT s.schema INTO schema FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
@@ -1563,7 +1604,7 @@ COMMENT ON FUNCTION segment.drop_segmentation(text, boolean) IS
 
 -- set_label: a user's name for a segment, which follows it through
 -- refreshes (the matching of centroids); NULL restores the automatic name
-CREATE FUNCTION segment.set_label(name text, cluster integer, label text)
+CREATE OR REPLACE FUNCTION segment.set_label(name text, cluster integer, label text)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1573,13 +1614,17 @@ DECLARE
 	r segment.segmentations;
 	new_user_labels text[];
 	new_labels text[];
-	caller_role text;
+	owner_role oid;
 BEGIN
 	IF segmentation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
 	END IF;
 	IF set_label.cluster IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'cluster must not be NULL';
+	END IF;
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation;
+	IF FOUND THEN
+		PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
 	END IF;
 	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND OR r.model IS NULL THEN
@@ -1614,20 +1659,17 @@ BEGIN
 	UPDATE segment.segmentations s SET user_labels = new_user_labels, labels = new_labels
 	WHERE s.name = segmentation;
 
-	-- the tables that name segments, as the segmentation's owner
-	caller_role := segment.become_owner(segmentation, segment.segmentation_owner(r.schema, r.owner));
-	EXECUTE format('UPDATE %1$I.profiles p SET label = l.label, label_source = CASE WHEN $2[l.c] IS NULL THEN ''automatic'' ELSE ''user'' END
-					FROM unnest($1) WITH ORDINALITY AS l (label, c) WHERE p.cluster = l.c', segmentation)
-		USING new_labels, new_user_labels;
-	EXECUTE format('UPDATE %1$I.transitions t SET from_label = $1[t.from_cluster] WHERE t.from_cluster IS NOT NULL', segmentation)
-		USING new_labels;
-	EXECUTE format('UPDATE %1$I.transitions t SET to_label = $1[t.to_cluster] WHERE t.to_cluster IS NOT NULL', segmentation)
-		USING new_labels;
-	EXECUTE format('UPDATE %1$I.history h SET label = $1[h.cluster] WHERE h.valid_to IS NULL AND h.cluster IS NOT NULL', segmentation)
-		USING new_labels;
-	IF caller_role IS NOT NULL THEN
-		PERFORM set_config('role', caller_role, true);
-	END IF;
+	-- the tables that name segments, as the segmentation's owner,
+	-- security-restricted (segment.refresh_segmentation says why)
+	owner_role := segment.segmentation_owner(r.schema, r.owner);
+	PERFORM segment.check_owner_rights(segmentation, owner_role);
+	PERFORM segment.execute_as_owner(segmentation, owner_role::regrole, format($sql$
+		UPDATE %1$I.profiles p SET label = l.label, label_source = CASE WHEN (%3$L::text[])[l.c] IS NULL THEN 'automatic' ELSE 'user' END
+		FROM unnest(%2$L::text[]) WITH ORDINALITY AS l (label, c) WHERE p.cluster = l.c;
+		UPDATE %1$I.transitions t SET from_label = (%2$L::text[])[t.from_cluster] WHERE t.from_cluster IS NOT NULL;
+		UPDATE %1$I.transitions t SET to_label = (%2$L::text[])[t.to_cluster] WHERE t.to_cluster IS NOT NULL;
+		UPDATE %1$I.history h SET label = (%2$L::text[])[h.cluster] WHERE h.valid_to IS NULL AND h.cluster IS NOT NULL $sql$,
+		segmentation, new_labels, new_user_labels));
 END
 $function$;
 COMMENT ON FUNCTION segment.set_label(text, integer, text) IS
@@ -1635,7 +1677,7 @@ COMMENT ON FUNCTION segment.set_label(text, integer, text) IS
 
 -- trim_history: delete the closed history rows that ended before now() -
 -- older_than; returns how many
-CREATE FUNCTION segment.trim_history(name text, older_than interval)
+CREATE OR REPLACE FUNCTION segment.trim_history(name text, older_than interval)
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1643,8 +1685,7 @@ CREATE FUNCTION segment.trim_history(name text, older_than interval)
 DECLARE
 	segmentation text := trim_history.name;
 	r segment.segmentations;
-	deleted bigint;
-	caller_role text;
+	owner_role oid;
 BEGIN
 	IF segmentation IS NULL OR older_than IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name and older_than must not be NULL';
@@ -1653,17 +1694,20 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('older_than must not be negative, not %s', older_than);
 	END IF;
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation;
+	IF FOUND THEN
+		PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
+	END IF;
 	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
 	IF NOT FOUND OR NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
-	caller_role := segment.become_owner(segmentation, segment.segmentation_owner(r.schema, r.owner));
-	EXECUTE format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < now() - $1 RETURNING 1) SELECT count(*) FROM gone', segmentation)
-		USING older_than INTO deleted;
-	IF caller_role IS NOT NULL THEN
-		PERFORM set_config('role', caller_role, true);
-	END IF;
-	RETURN deleted;
+	-- as the segmentation's owner, security-restricted
+	owner_role := segment.segmentation_owner(r.schema, r.owner);
+	PERFORM segment.check_owner_rights(segmentation, owner_role);
+	RETURN segment.execute_as_owner(segmentation, owner_role::regrole,
+		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < now() - %L::interval RETURNING 1) SELECT count(*) FROM gone',
+			segmentation, older_than))::bigint;
 END
 $function$;
 COMMENT ON FUNCTION segment.trim_history(text, interval) IS

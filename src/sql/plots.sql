@@ -5,7 +5,7 @@
 
 -- Text made safe for XML and HTML: markup escaped, and control characters,
 -- which XML 1.0 does not allow, shown as U+FFFD
-CREATE FUNCTION segment.xml_text(value text)
+CREATE OR REPLACE FUNCTION segment.xml_text(value text)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -19,7 +19,7 @@ COMMENT ON FUNCTION segment.xml_text(text) IS 'text escaped for XML and HTML';
 -- Colour of cluster c: the Okabe-Ito palette, safe for colour-blind readers,
 -- and two more; beyond twelve clusters, hues a golden angle (137.5 degrees)
 -- apart, so that no two clusters share a colour
-CREATE FUNCTION segment.plot_colour(cluster integer)
+CREATE OR REPLACE FUNCTION segment.plot_colour(cluster integer)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -33,7 +33,7 @@ CREATE FUNCTION segment.plot_colour(cluster integer)
 COMMENT ON FUNCTION segment.plot_colour(integer) IS 'colour of a cluster in the plots (Okabe-Ito palette)';
 
 -- About n "nice" tick values (1, 2 or 5 times a power of ten) covering low .. high
-CREATE FUNCTION segment.plot_ticks(low double precision, high double precision, n integer DEFAULT 5)
+CREATE OR REPLACE FUNCTION segment.plot_ticks(low double precision, high double precision, n integer DEFAULT 5)
 	RETURNS double precision[]
 	LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -64,7 +64,7 @@ $function$;
 COMMENT ON FUNCTION segment.plot_ticks(double precision, double precision, integer) IS 'nice tick values for a plot axis';
 
 -- A tick label: short, without float noise
-CREATE FUNCTION segment.plot_number(value double precision)
+CREATE OR REPLACE FUNCTION segment.plot_number(value double precision)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -82,7 +82,7 @@ COMMENT ON FUNCTION segment.plot_number(double precision) IS 'a short label for 
 
 -- A number for a table, grouped in thousands with the given decimals, of any
 -- magnitude (amounts in dong or rupiah run into the billions)
-CREATE FUNCTION segment.table_number(value double precision, decimals integer DEFAULT 1)
+CREATE OR REPLACE FUNCTION segment.table_number(value double precision, decimals integer DEFAULT 1)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -94,7 +94,7 @@ CREATE FUNCTION segment.table_number(value double precision, decimals integer DE
 COMMENT ON FUNCTION segment.table_number(double precision, integer) IS 'a number for a table: grouped thousands, any magnitude';
 
 -- Raise the error for a name that is no segmentation the caller can see
-CREATE FUNCTION segment.check_segmentation(name text)
+CREATE OR REPLACE FUNCTION segment.check_segmentation(name text)
 	RETURNS segment.segmentations
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -116,7 +116,7 @@ $function$;
 COMMENT ON FUNCTION segment.check_segmentation(text) IS 'the registry row of a fitted segmentation, or an error';
 
 -- The opening of an SVG document: size, white background, title and subtitle
-CREATE FUNCTION segment.svg_open(width integer, height integer, title text, subtitle text)
+CREATE OR REPLACE FUNCTION segment.svg_open(width integer, height integer, title text, subtitle text)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
@@ -131,7 +131,7 @@ CREATE FUNCTION segment.svg_open(width integer, height integer, title text, subt
 COMMENT ON FUNCTION segment.svg_open(integer, integer, text, text) IS 'the opening of a plot: svg element, background, title, subtitle';
 
 -- Position of value on an axis from (low, high) to (from_px, to_px)
-CREATE FUNCTION segment.plot_scale(value double precision, low double precision, high double precision,
+CREATE OR REPLACE FUNCTION segment.plot_scale(value double precision, low double precision, high double precision,
 		from_px double precision, to_px double precision)
 	RETURNS double precision
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -143,7 +143,7 @@ COMMENT ON FUNCTION segment.plot_scale(double precision, double precision, doubl
 	'pixel position of a value on a linear axis';
 
 -- A vertical axis: grid lines, tick labels and a rotated title
-CREATE FUNCTION segment.svg_y_axis(ticks double precision[], low double precision, high double precision,
+CREATE OR REPLACE FUNCTION segment.svg_y_axis(ticks double precision[], low double precision, high double precision,
 		x double precision, top double precision, bottom double precision, grid_to double precision,
 		title text, right_side boolean DEFAULT false)
 	RETURNS text
@@ -165,7 +165,7 @@ COMMENT ON FUNCTION segment.svg_y_axis(double precision[], double precision, dou
 	double precision, double precision, double precision, text, boolean) IS 'a vertical plot axis with grid lines';
 
 -- A horizontal axis: tick marks, labels and a title
-CREATE FUNCTION segment.svg_x_axis(ticks double precision[], low double precision, high double precision,
+CREATE OR REPLACE FUNCTION segment.svg_x_axis(ticks double precision[], low double precision, high double precision,
 		y double precision, left_px double precision, right_px double precision, title text)
 	RETURNS text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -184,7 +184,7 @@ COMMENT ON FUNCTION segment.svg_x_axis(double precision[], double precision, dou
 	double precision, double precision, text) IS 'a horizontal plot axis';
 
 -- The elbow plot: inertia and silhouette against k, the elbow and the chosen k marked
-CREATE FUNCTION segment.plot_elbow(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.plot_elbow(r segment.segmentations)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -262,7 +262,7 @@ $function$;
 COMMENT ON FUNCTION segment.plot_elbow(segment.segmentations) IS 'SVG of the elbow table';
 
 -- Legend entries, one per segment: colour, number, label and size
-CREATE FUNCTION segment.svg_cluster_legend(r segment.segmentations, x double precision, y double precision,
+CREATE OR REPLACE FUNCTION segment.svg_cluster_legend(r segment.segmentations, x double precision, y double precision,
 		columns integer, column_width double precision)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
@@ -290,7 +290,7 @@ COMMENT ON FUNCTION segment.svg_cluster_legend(segment.segmentations, double pre
 	'SVG legend entries of the segments';
 
 -- The clusters plot: customers on the first two principal components
-CREATE FUNCTION segment.plot_clusters(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.plot_clusters(r segment.segmentations)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -345,7 +345,7 @@ $function$;
 COMMENT ON FUNCTION segment.plot_clusters(segment.segmentations) IS 'SVG scatter of the customers on two principal components, by segment';
 
 -- The profiles plot: box plots of each clustering feature by segment
-CREATE FUNCTION segment.plot_profiles(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.plot_profiles(r segment.segmentations)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -416,7 +416,7 @@ $function$;
 COMMENT ON FUNCTION segment.plot_profiles(segment.segmentations) IS 'SVG box plots of the clustering features by segment';
 
 -- The silhouette plot: each segment's silhouettes, sorted, as a band
-CREATE FUNCTION segment.plot_silhouette(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.plot_silhouette(r segment.segmentations)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -496,7 +496,7 @@ COMMENT ON FUNCTION segment.plot_silhouette(segment.segmentations) IS 'SVG of th
 -- pair of segments with its number of customers, shaded by its share of the
 -- row; "new" is the row of customers not clustered before, "gone" the column
 -- of customers no longer clustered
-CREATE FUNCTION segment.plot_transitions(r segment.segmentations)
+CREATE OR REPLACE FUNCTION segment.plot_transitions(r segment.segmentations)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -580,8 +580,9 @@ END
 $function$;
 COMMENT ON FUNCTION segment.plot_transitions(segment.segmentations) IS 'SVG matrix of the customers who moved between segments at the last refresh';
 
--- plot(name, kind): a standalone SVG document of a segmentation
-CREATE FUNCTION segment.plot(name text, kind text)
+-- A picture of a segmentation, drawn from its tables with the rights of the
+-- caller (segment.plot decides as whom it runs)
+CREATE OR REPLACE FUNCTION segment.draw_plot(name text, kind text)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -604,6 +605,28 @@ BEGIN
 				MESSAGE = format('unknown plot kind %s', quote_literal(kind)),
 				HINT = 'The kinds are elbow, clusters, profiles, silhouette and transitions.';
 	END CASE;
+END
+$function$;
+COMMENT ON FUNCTION segment.draw_plot(text, text) IS 'the picture of segment.plot, drawn with the rights of the caller';
+
+-- plot(name, kind): a standalone SVG plot of a segmentation.  A role with
+-- the owner's rights (the owner, a member, a superuser or a superuser's
+-- scheduled job) reads the tables as the owner, security-restricted, so that
+-- nothing the owner attached to them runs with its own rights; any other
+-- reader reads them with its own rights, as its own query of them would.
+CREATE OR REPLACE FUNCTION segment.plot(name text, kind text)
+	RETURNS text
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations := segment.check_segmentation(name);
+	owner_role oid := segment.segmentation_owner(r.schema, r.owner);
+BEGIN
+	IF segment.has_owner_rights(owner_role) THEN
+		RETURN segment.execute_as_owner(r.name, owner_role::regrole, format('SELECT segment.draw_plot(%L, %L)', r.name, kind));
+	END IF;
+	RETURN segment.draw_plot(r.name, kind);
 END
 $function$;
 COMMENT ON FUNCTION segment.plot(text, text) IS 'a standalone SVG plot of a segmentation: elbow, clusters, profiles, silhouette or transitions';

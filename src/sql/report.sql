@@ -2,9 +2,10 @@
 
 -- The HTML report of a segmentation (README: "Pictures")
 
--- report(name): one self-contained HTML page (also well-formed XML) with the
+-- The page of segment.report, written with the rights of the caller: one
+-- self-contained HTML page (also well-formed XML) with the
 -- five plots and the profile, elbow and silhouette tables
-CREATE FUNCTION segment.report(name text)
+CREATE OR REPLACE FUNCTION segment.write_report(name text)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
@@ -101,6 +102,24 @@ BEGIN
 		|| '<p class="note">Made by the segment extension from the tables of schema '
 		|| segment.xml_text(r.name) || '.</p></body></html>';
 	RETURN html;
+END
+$function$;
+COMMENT ON FUNCTION segment.write_report(text) IS 'the page of segment.report, written with the rights of the caller';
+
+-- report(name): as whom it reads the tables, as for segment.plot
+CREATE OR REPLACE FUNCTION segment.report(name text)
+	RETURNS text
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations := segment.check_segmentation(name);
+	owner_role oid := segment.segmentation_owner(r.schema, r.owner);
+BEGIN
+	IF segment.has_owner_rights(owner_role) THEN
+		RETURN segment.execute_as_owner(r.name, owner_role::regrole, format('SELECT segment.write_report(%L)', r.name));
+	END IF;
+	RETURN segment.write_report(r.name);
 END
 $function$;
 COMMENT ON FUNCTION segment.report(text) IS 'one self-contained HTML page of a segmentation: plots, profiles, elbow and silhouette';
