@@ -93,7 +93,8 @@ REGRESS = \
 	interrupts \
 	parallel \
 	pipeline_concurrency \
-	pipeline_cron
+	pipeline_cron \
+	security
 
 PG_CONFIG ?= pg_config
 # -Wextra on top of the server's -Wall; its headers trip -Wunused-parameter

@@ -169,13 +169,26 @@ REVOKE ALL ON SCHEMA retail FROM regress_segment_viewer;
 DROP ROLE regress_segment_viewer;
 DROP ROLE regress_segment_stranger;
 
--- Refreshing needs the TEMPORARY privilege on the database, and says so
+-- Refreshing needs no TEMPORARY privilege on the database: its working
+-- tables live in the segmentation's schema for the length of its
+-- transaction, and none is left behind
 CREATE ROLE regress_segment_no_temp;
 GRANT SELECT ON invoices TO regress_segment_no_temp;
 SELECT format('GRANT CREATE ON DATABASE %I TO regress_segment_no_temp', current_database()) \gexec
 SELECT format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()) \gexec
 SET ROLE regress_segment_no_temp;
-SELECT regexp_replace(error_of($$ SELECT segment.create_segmentation('no_temp', 'invoices', k => 3) $$), 'database \S+', 'database ...');
+SELECT segment.create_segmentation('no_temp', 'invoices', k => 3);
+SELECT segment.refresh_segmentation('no_temp', refit => false);
+SELECT count(*) AS tables_in_schema, count(*) FILTER (WHERE c.relname LIKE 'segment\_refresh\_%') AS working_tables_left
+FROM pg_class c WHERE c.relnamespace = 'no_temp'::regnamespace AND c.relkind = 'r';
+-- a table of the user's in the way of a working table stops the refresh,
+-- and stays as it was
+CREATE TABLE no_temp.segment_refresh_vectors (note text);
+INSERT INTO no_temp.segment_refresh_vectors VALUES ('mine');
+SELECT error_of($$ SELECT segment.refresh_segmentation('no_temp') $$);
+SELECT * FROM no_temp.segment_refresh_vectors;
+DROP TABLE no_temp.segment_refresh_vectors;
+SELECT segment.drop_segmentation('no_temp');
 RESET ROLE;
 SELECT format('GRANT TEMPORARY ON DATABASE %I TO PUBLIC', current_database()) \gexec
 SELECT format('REVOKE CREATE ON DATABASE %I FROM regress_segment_no_temp', current_database()) \gexec

@@ -5,7 +5,7 @@
 -- its segment; an update that would take a user's object stops instead.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(25);
+SELECT plan(28);
 
 -- Every object of the extension with its definition: functions, tables,
 -- types and their comments, policies, constraints, what pg_dump keeps
@@ -121,7 +121,8 @@ INSERT INTO rows_before SELECT * FROM pg_temp.result_rows() WHERE relkind = 'm';
 SELECT is((SELECT count(*) FROM rows_before), 8::bigint, 'version 0.2 made eight materialized views');
 
 SELECT lives_ok('ALTER EXTENSION segment UPDATE', 'ALTER EXTENSION segment UPDATE from 0.2 runs with a segmentation');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segment'), '0.3', 'the update reaches 0.3');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segment'),
+	(SELECT default_version FROM pg_available_extensions WHERE name = 'segment'), 'the update from 0.2 reaches the default version');
 SELECT set_eq($$SELECT c.relname::text, c.relkind::text, c.relowner::regrole::text FROM pg_class c
 		WHERE c.relnamespace = 'upgraded'::regnamespace AND c.relkind IN ('r', 'm', 'v')$$,
 	$$SELECT result_table, 'r' AS relkind, 'regress_segment_upgrade_owner' AS owner FROM rows_before
@@ -163,6 +164,26 @@ SELECT ok((SELECT count(*) FROM upgraded.profiles) = 4, 'the reader reads the re
 RESET ROLE;
 SELECT set_eq('SELECT * FROM pg_temp.extension_objects()', 'SELECT * FROM fresh_objects',
 	'the extension updated from 0.2 has exactly the objects and definitions of a fresh installation');
+SET ROLE regress_segment_upgrade_owner;
+SELECT segment.drop_segmentation('upgraded');
+RESET ROLE;
+DROP EXTENSION segment;
+
+-- A segmentation made with 0.3 keeps its rows through the update, and its
+-- owner refreshes it as before
+CREATE EXTENSION segment VERSION '0.3';
+SET ROLE regress_segment_upgrade_owner;
+SELECT segment.create_segmentation('upgraded', 'upgrade_invoices', k => 4);
+RESET ROLE;
+CREATE TEMP TABLE rows_0_3 AS SELECT * FROM pg_temp.result_rows();
+CREATE TEMP TABLE assignments_0_3 AS SELECT customer_id, cluster FROM upgraded.assignments;
+SELECT lives_ok('ALTER EXTENSION segment UPDATE', 'ALTER EXTENSION segment UPDATE from 0.3 runs with a segmentation');
+SELECT set_eq('SELECT * FROM pg_temp.result_rows()', 'SELECT * FROM rows_0_3', 'every table of the 0.3 segmentation keeps its rows and comments');
+SET ROLE regress_segment_upgrade_owner;
+SELECT segment.refresh_segmentation('upgraded');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM assignments_0_3 b FULL JOIN upgraded.assignments a USING (customer_id)
+		WHERE a.cluster IS DISTINCT FROM b.cluster), 0::bigint, 'after the owner''s refresh every customer keeps its segment');
 SET ROLE regress_segment_upgrade_owner;
 SELECT segment.drop_segmentation('upgraded');
 RESET ROLE;

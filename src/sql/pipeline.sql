@@ -1140,7 +1140,7 @@ COMMENT ON FUNCTION segment.has_owner_rights(oid) IS
 -- owner is owner_role (segment.has_owner_rights)
 CREATE OR REPLACE FUNCTION segment.check_owner_rights(segmentation text, owner_role oid)
 	RETURNS void
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
@@ -1218,7 +1218,7 @@ COMMENT ON FUNCTION segment.refresh_segmentation(text, boolean) IS
 -- segment.execute_as_owner, never straight from a caller with other rights
 CREATE OR REPLACE FUNCTION segment.check_running_as_owner(segmentation text, called text)
 	RETURNS void
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
