@@ -4,7 +4,8 @@
 -- runs: a trigger on every table for every write, a function in its source
 -- view, a column default, an index expression, a row-level security policy.
 -- That code tries every way back to the caller's rights (RESET ROLE, SET
--- ROLE, SET SESSION AUTHORIZATION, set_config('role')), then ALTER ROLE and
+-- ROLE, SET SESSION AUTHORIZATION, set_config('role'), segment's own
+-- execute_as_owner naming the caller as the owner), then ALTER ROLE and
 -- GRANT, and tries to leave a trap for the caller (a temporary table first
 -- in its search path, a changed search_path).  It logs what each attempt
 -- met, so the test sees that it ran.  The callers: a superuser, a
@@ -32,13 +33,16 @@ DECLARE
 	caller text := session_user;
 	ran_as text := current_user;
 BEGIN
-	FOREACH attempt IN ARRAY ARRAY['RESET ROLE', 'SET ROLE', 'SET SESSION AUTHORIZATION', 'set_config', 'temporary table', 'search_path'] LOOP
+	FOREACH attempt IN ARRAY ARRAY['RESET ROLE', 'SET ROLE', 'SET SESSION AUTHORIZATION', 'set_config', 'execute_as_owner',
+			'temporary table', 'search_path'] LOOP
 		BEGIN
 			CASE attempt
 				WHEN 'RESET ROLE' THEN RESET ROLE;
 				WHEN 'SET ROLE' THEN EXECUTE format('SET ROLE %I', caller);
 				WHEN 'SET SESSION AUTHORIZATION' THEN EXECUTE format('SET SESSION AUTHORIZATION %I', caller);
 				WHEN 'set_config' THEN PERFORM set_config('role', 'none', false);
+				WHEN 'execute_as_owner' THEN
+					PERFORM segment.execute_as_owner('mal', caller::regrole, 'ALTER ROLE regress_mallory SUPERUSER');
 				WHEN 'temporary table' THEN CREATE TEMP TABLE regress_trap (x integer);
 				WHEN 'search_path' THEN PERFORM set_config('search_path', 'mal_attack, public', false);
 			END CASE;
@@ -203,14 +207,15 @@ SELECT cron.schedule_in_database('regress-mal-owner', '* * * * *', $$SELECT segm
 	current_database(), 'regress_mallory') > 0 AS scheduled;
 DO $$
 BEGIN
-	FOR attempt IN 1 .. 90 LOOP
-		EXIT WHEN (SELECT count(*) FROM cron.job_run_details WHERE status IN ('succeeded', 'failed')) >= 2;
+	FOR attempt IN 1 .. 150 LOOP
+		EXIT WHEN (SELECT count(DISTINCT jobid) FROM cron.job_run_details WHERE status IN ('succeeded', 'failed')) >= 2;
 		PERFORM pg_sleep(1);
 	END LOOP;
 END
 $$;
-SELECT j.jobname, d.username = 'regress_mallory' AS as_the_owner, d.status, d.return_message
-FROM cron.job_run_details d JOIN cron.job j USING (jobid) ORDER BY j.jobname;
+SELECT j.jobname, bool_and(d.username = 'regress_mallory') AS as_the_owner, string_agg(DISTINCT d.status, ', ') AS status,
+	string_agg(DISTINCT d.return_message, ', ') AS return_message
+FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE d.status IN ('succeeded', 'failed') GROUP BY j.jobname ORDER BY j.jobname;
 SELECT count(cron.unschedule(jobid)) AS unscheduled FROM cron.job WHERE jobname LIKE 'regress-mal-%';
 SELECT attack_gains();
 SELECT * FROM attack_outcome(session_user);

@@ -62,8 +62,11 @@ class Installation:
         run(["chmod", "755", base])
         run([self.lib + "/bin/initdb", "-D", self.data, "-A", "trust", "-U", "postgres"], user="postgres")
         with open(os.path.join(self.data, "postgresql.conf"), "a") as conf:
+            # pg_cron as make test preloads it, for the tests that schedule
             conf.write("port = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\n"
                        "max_worker_processes = 16\nfsync = off\n"
+                       "shared_preload_libraries = 'pg_cron'\ncron.database_name = 'contrib_regression'\n"
+                       "cron.use_background_workers = on\n"
                        % (PORT, self.socket))
 
     def env(self):
@@ -110,6 +113,8 @@ def run_tests(tree, installation, tests):
     regress = [t for t in tests if "/" not in t]
     others = [t for t in tests if "/" in t]
     if regress:
+        # pg_cron's launcher keeps a connection to the database pg_regress drops
+        run(["dropdb", "--force", "--if-exists", "contrib_regression"], env=env, check=False)
         status, output = run(["make", "-s", "installcheck", "PG_CONFIG=%s/bin/pg_config" % SYSTEM_LIB,
                               "REGRESS=load_data " + " ".join(regress)], cwd=tree, env=env, check=False)
         for line in output.splitlines():

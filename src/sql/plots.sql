@@ -609,24 +609,38 @@ END
 $function$;
 COMMENT ON FUNCTION segment.draw_plot(text, text) IS 'the picture of segment.plot, drawn with the rights of the caller';
 
--- plot(name, kind): a standalone SVG plot of a segmentation.  A role with
--- the owner's rights (the owner, a member, a superuser or a superuser's
--- scheduled job) reads the tables as the owner, security-restricted, so that
--- nothing the owner attached to them runs with its own rights; any other
--- reader reads them with its own rights, as its own query of them would.
-CREATE OR REPLACE FUNCTION segment.plot(name text, kind text)
+-- Run query, which reads the tables of segmentation r, and return its
+-- text.  A role with the owner's rights (the owner, a member, a superuser or
+-- a superuser's scheduled job) runs it as the owner, security-restricted, so
+-- that nothing the owner attached to the tables runs with its own rights;
+-- any other reader runs it with its own rights, as its own query of the
+-- tables would run.
+CREATE OR REPLACE FUNCTION segment.read_segmentation(r segment.segmentations, query text)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
-	r segment.segmentations := segment.check_segmentation(name);
 	owner_role oid := segment.segmentation_owner(r.schema, r.owner);
+	result text;
 BEGIN
 	IF segment.has_owner_rights(owner_role) THEN
-		RETURN segment.execute_as_owner(r.name, owner_role::regrole, format('SELECT segment.draw_plot(%L, %L)', r.name, kind));
+		RETURN segment.execute_as_owner(r.name, owner_role::regrole, query);
 	END IF;
-	RETURN segment.draw_plot(r.name, kind);
+	EXECUTE query INTO result;
+	RETURN result;
 END
 $function$;
+COMMENT ON FUNCTION segment.read_segmentation(segment.segmentations, text) IS
+	'runs a query that reads a segmentation''s tables: as its owner, security-restricted, for a role with the owner''s rights; else with the caller''s';
+
+-- plot(name, kind): a standalone SVG plot of a segmentation
+CREATE OR REPLACE FUNCTION segment.plot(name text, kind text)
+	RETURNS text
+	LANGUAGE sql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT segment.read_segmentation(r, format('SELECT segment.draw_plot(%L, %L)', r.name, kind))
+	FROM segment.check_segmentation(name) AS r
+	$$;
 COMMENT ON FUNCTION segment.plot(text, text) IS 'a standalone SVG plot of a segmentation: elbow, clusters, profiles, silhouette or transitions';

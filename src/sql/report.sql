@@ -106,20 +106,13 @@ END
 $function$;
 COMMENT ON FUNCTION segment.write_report(text) IS 'the page of segment.report, written with the rights of the caller';
 
--- report(name): as whom it reads the tables, as for segment.plot
+-- report(name): the page, read as segment.read_segmentation says
 CREATE OR REPLACE FUNCTION segment.report(name text)
 	RETURNS text
-	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	LANGUAGE sql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
-	AS $function$
-DECLARE
-	r segment.segmentations := segment.check_segmentation(name);
-	owner_role oid := segment.segmentation_owner(r.schema, r.owner);
-BEGIN
-	IF segment.has_owner_rights(owner_role) THEN
-		RETURN segment.execute_as_owner(r.name, owner_role::regrole, format('SELECT segment.write_report(%L)', r.name));
-	END IF;
-	RETURN segment.write_report(r.name);
-END
-$function$;
+	AS $$
+	SELECT segment.read_segmentation(r, format('SELECT segment.write_report(%L)', r.name))
+	FROM segment.check_segmentation(name) AS r
+	$$;
 COMMENT ON FUNCTION segment.report(text) IS 'one self-contained HTML page of a segmentation: plots, profiles, elbow and silhouette';
