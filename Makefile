@@ -88,6 +88,7 @@ REGRESS = \
 	pipeline_arguments \
 	pipeline_real_world \
 	pipeline_over_time \
+	pipeline_rules \
 	plots \
 	fuzz \
 	interrupts \

@@ -34,7 +34,7 @@ DECLARE
 	ran_as text := current_user;
 BEGIN
 	FOREACH attempt IN ARRAY ARRAY['RESET ROLE', 'SET ROLE', 'SET SESSION AUTHORIZATION', 'set_config', 'execute_as_owner',
-			'temporary table', 'search_path'] LOOP
+			'temporary table', 'search_path', 'SET CONSTRAINTS'] LOOP
 		BEGIN
 			CASE attempt
 				WHEN 'RESET ROLE' THEN RESET ROLE;
@@ -45,8 +45,10 @@ BEGIN
 					PERFORM segment.execute_as_owner('mal', caller::regrole, 'ALTER ROLE regress_mallory SUPERUSER');
 				WHEN 'temporary table' THEN CREATE TEMP TABLE regress_trap (x integer);
 				WHEN 'search_path' THEN PERFORM set_config('search_path', 'mal_attack, public', false);
+				-- (ALL DEFERRED would outlast the call in the caller's transaction)
+				WHEN 'SET CONSTRAINTS' THEN SET CONSTRAINTS ALL DEFERRED;
 			END CASE;
-			IF attempt IN ('temporary table', 'search_path') THEN
+			IF attempt IN ('temporary table', 'search_path', 'SET CONSTRAINTS') THEN
 				outcome := 'done';
 			ELSIF current_user <> 'regress_mallory' THEN
 				-- back to the caller: take what its rights give
@@ -165,9 +167,38 @@ SELECT error_of($$ SELECT segment.drop_segmentation('mal') $$);
 SELECT error_of($$ SELECT segment.execute_as_owner('mal', 'regress_mallory', 'SELECT 1') $$);
 SELECT error_of($$ SELECT segment.refresh_segmentation_as_owner('mal', true) $$);
 RESET ROLE;
+-- it may draw the pictures and the report: as the owner, security-restricted,
+-- as a view reads its tables for whoever may read the view (its row-level
+-- security policy ran mallory's code as the reader before 0.4)
+TRUNCATE mal_attack.log;
+SET SESSION AUTHORIZATION regress_reader;
+SELECT length(segment.plot('mal', 'profiles')) > 0 AS plotted, length(segment.report('mal')) > 0 AS reported;
+RESET SESSION AUTHORIZATION;
+SELECT attack_gains();
+SELECT * FROM attack_outcome('regress_reader');
+-- a role that may not read the tables draws nothing, even by calling the
+-- drawing function itself
+CREATE ROLE regress_nobody;
+SET ROLE regress_nobody;
+SELECT error_of($$ SELECT segment.render_as_owner('mal', 'elbow') $$);
+SELECT error_of($$ SELECT segment.render_as_owner('mal', NULL) $$);
+RESET ROLE;
+DROP ROLE regress_nobody;
 -- and a superuser who calls the owner's part of a refresh straight away is
 -- stopped too
 SELECT error_of($$ SELECT segment.refresh_segmentation_as_owner('mal', true) $$);
+
+-- a column the pictures read, retyped by the owner to carry markup into the
+-- report, stops the pictures instead
+SET ROLE regress_mallory;
+ALTER TABLE mal.model ALTER COLUMN seed TYPE text;
+UPDATE mal.model SET seed = '0)</p><script>alert(1)</script><p>(';
+RESET ROLE;
+SELECT error_of($$ SELECT segment.report('mal') $$);
+SELECT error_of($$ SELECT segment.plot('mal', 'elbow') $$);
+SET ROLE regress_mallory;
+ALTER TABLE mal.model ALTER COLUMN seed TYPE bigint USING 0;
+RESET ROLE;
 
 -- code of the owner's that fails makes the refresh fail with its error,
 -- and nothing is half-written: a deferred trigger (which PostgreSQL does
@@ -221,6 +252,14 @@ SELECT attack_gains();
 SELECT * FROM attack_outcome(session_user);
 SELECT * FROM attack_outcome('regress_mallory');
 DROP EXTENSION pg_cron;
+
+-- a superuser who segments another role's source is told that the source's
+-- code will run with a superuser's rights at every refresh
+SET ROLE regress_friend;
+CREATE TABLE regress_friends.lines AS SELECT * FROM invoices WHERE customer_id < 12400;
+RESET ROLE;
+SELECT segment.create_segmentation('warned', 'regress_friends.lines', k => 2);
+SELECT segment.drop_segmentation('warned');
 
 -- mallory gained nothing
 SELECT rolsuper AS mallory_is_superuser, has_table_privilege('regress_mallory', 'regress_friends.secret', 'SELECT') AS mallory_reads_the_secret,

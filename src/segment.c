@@ -7,9 +7,9 @@
  * file of its own: per-customer features (features.c, keyset.c), reading
  * sources (source.c), scaling and encoding (scaler.c), k-means (kmeans.c,
  * model.c, elbow.c), scores (metrics.c), PCA (pca.c), parallel workers
- * (parallel.c), with the shared vector checks and distance kernels in
- * vector.c and distance.c.  This file
- * holds only the module magic.
+ * (parallel.c), acting as a segmentation's owner (owner.c), with the shared
+ * vector checks and distance kernels in vector.c and distance.c.  This file
+ * holds the module magic and the load-time set-up.
  *
  * Copyright (c) 2026, the segment authors
  *
@@ -19,4 +19,15 @@
 
 #include "fmgr.h"
 
+#include "owner.h"
+
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Set up what the module needs once loaded: owner.c's utility hook */
+void
+_PG_init(void)
+{
+	SegmentOwnerInit();
+}

@@ -12,12 +12,16 @@ Never part of the extension: a developer's tool.
 
 A mutation is "caught" when a listed test fails ("stale" when its text is
 no longer in the file or it does not build: not scored); --all-tests runs every
-pg_regress and pgTAP test for each mutation instead (slower, the honest
-upper bound).  The unmutated tree must pass first.  Prints one line per
+pg_regress and pgTAP test and the shell suites (test/*/*.sh: clients, dump,
+load, walk-through) for each mutation instead, all that make test runs
+(slower, the honest upper bound).  A listed test may be a shell suite too.
+The private cluster preloads pg_cron and listens on loopback, as make
+test's does.  The unmutated tree must pass first.  Prints one line per
 mutation and a score by concern; --report writes them as Markdown.
 Runs as root (the cluster runs as the postgres user).
 """
 import argparse
+import glob
 import collections
 import csv
 import os
@@ -63,7 +67,8 @@ class Installation:
         run([self.lib + "/bin/initdb", "-D", self.data, "-A", "trust", "-U", "postgres"], user="postgres")
         with open(os.path.join(self.data, "postgresql.conf"), "a") as conf:
             # pg_cron as make test preloads it, for the tests that schedule
-            conf.write("port = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\n"
+            # loopback for the load test's pgbench and the clients' drivers
+            conf.write("port = %s\nunix_socket_directories = '%s'\nlisten_addresses = '127.0.0.1'\n"
                        "max_worker_processes = 16\nfsync = off\n"
                        "shared_preload_libraries = 'pg_cron'\ncron.database_name = 'contrib_regression'\n"
                        "cron.use_background_workers = on\n"
@@ -97,13 +102,17 @@ def load_mutations(path):
 
 
 def all_tests():
-    """Every pg_regress test in schedule order and every pgTAP file."""
+    """Every pg_regress test in schedule order, every pgTAP file, then the
+    shell suites that make test runs after them (clients, dump, load,
+    walk-through: test/*/*.sh), so that "caught" means what make test
+    would catch."""
     with open(os.path.join(ROOT, "Makefile")) as f:
         text = f.read()
     block = text.split("REGRESS = \\\n", 1)[1].split("\n\n", 1)[0]
     regress = [t.strip(" \t\\") for t in block.splitlines() if t.strip(" \t\\") not in ("", "load_data")]
     tap = sorted("test/" + f for f in os.listdir(os.path.join(ROOT, "test")) if f.endswith(".sql"))
-    return regress + tap
+    suites = sorted(os.path.relpath(path, ROOT) for path in glob.glob(os.path.join(ROOT, "test", "*", "*.sh")))
+    return regress + tap + suites
 
 
 def run_tests(tree, installation, tests):
@@ -113,8 +122,11 @@ def run_tests(tree, installation, tests):
     regress = [t for t in tests if "/" not in t]
     others = [t for t in tests if "/" in t]
     if regress:
-        # pg_cron's launcher keeps a connection to the database pg_regress drops
+        # pg_cron's launcher keeps a connection to the database pg_regress
+        # drops, and does not come back after a forced drop: drop it, then
+        # restart, so that the launcher waits for the database pg_regress makes
         run(["dropdb", "--force", "--if-exists", "contrib_regression"], env=env, check=False)
+        installation.restart()
         status, output = run(["make", "-s", "installcheck", "PG_CONFIG=%s/bin/pg_config" % SYSTEM_LIB,
                               "REGRESS=load_data " + " ".join(regress)], cwd=tree, env=env, check=False)
         for line in output.splitlines():

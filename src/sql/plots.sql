@@ -580,6 +580,36 @@ END
 $function$;
 COMMENT ON FUNCTION segment.plot_transitions(segment.segmentations) IS 'SVG matrix of the customers who moved between segments at the last refresh';
 
+-- Raise 42804 when a column of a table the pictures read no longer has the
+-- type the segmentation gave it (ALTER TABLE ... TYPE by its owner): the
+-- pictures and the report write the tables' values into their markup and
+-- trust them to be numbers where the segmentation made numbers
+CREATE OR REPLACE FUNCTION segment.check_segmentation_shapes(segmentation text)
+	RETURNS void
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	altered text;
+BEGIN
+	SELECT string_agg(format('%I.%I.%I is %s, not %s', segmentation, t.result_table, q.column_name,
+			format_type(a.atttypid, a.atttypmod), q.column_type), '; ' ORDER BY t.result_table, q.ordinal) INTO altered
+	FROM segment.segmentation_tables() AS t
+	CROSS JOIN LATERAL segment.query_columns(segment.segmentation_query(segmentation, t.result_table)) AS q
+	JOIN pg_attribute a ON a.attrelid = to_regclass(format('%I.%I', segmentation, t.result_table))
+		AND a.attname = q.column_name AND NOT a.attisdropped
+	WHERE t.result_table NOT IN ('features', 'history') AND q.column_name <> 'customer_id'
+		AND format_type(a.atttypid, a.atttypmod) <> q.column_type;
+	IF altered IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '42804',
+			MESSAGE = format('the tables of segmentation "%s" were altered: %s', segmentation, altered),
+			HINT = 'Give the columns their types back (ALTER TABLE ... TYPE), or drop the segmentation and create it again.';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_segmentation_shapes(text) IS
+	'raises 42804 when a column the pictures read no longer has the type the segmentation gave it';
+
 -- A picture of a segmentation, drawn from its tables with the rights of the
 -- caller (segment.plot decides as whom it runs)
 CREATE OR REPLACE FUNCTION segment.draw_plot(name text, kind text)
@@ -590,6 +620,7 @@ CREATE OR REPLACE FUNCTION segment.draw_plot(name text, kind text)
 DECLARE
 	r segment.segmentations := segment.check_segmentation(name);
 BEGIN
+	PERFORM segment.check_segmentation_shapes(r.name);
 	IF kind IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'kind must not be NULL',
 			HINT = 'The kinds are elbow, clusters, profiles, silhouette and transitions.';
@@ -609,38 +640,23 @@ END
 $function$;
 COMMENT ON FUNCTION segment.draw_plot(text, text) IS 'the picture of segment.plot, drawn with the rights of the caller';
 
--- Run query, which reads the tables of segmentation r, and return its
--- text.  A role with the owner's rights (the owner, a member, a superuser or
--- a superuser's scheduled job) runs it as the owner, security-restricted, so
--- that nothing the owner attached to the tables runs with its own rights;
--- any other reader runs it with its own rights, as its own query of the
--- tables would run.
-CREATE OR REPLACE FUNCTION segment.read_segmentation(r segment.segmentations, query text)
+-- plot(name, kind): a standalone SVG plot of a segmentation, drawn as its
+-- owner, security-restricted (segment.render_as_owner), for whoever may read
+-- all of its tables: nothing the owner attached to them ever runs with the
+-- rights of the caller
+CREATE OR REPLACE FUNCTION segment.plot(name text, kind text)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
-	owner_role oid := segment.segmentation_owner(r.schema, r.owner);
-	result text;
+	r segment.segmentations := segment.check_segmentation(name);
 BEGIN
-	IF segment.has_owner_rights(owner_role) THEN
-		RETURN segment.execute_as_owner(r.name, owner_role::regrole, query);
+	IF kind IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'kind must not be NULL',
+			HINT = 'The kinds are elbow, clusters, profiles, silhouette and transitions.';
 	END IF;
-	EXECUTE query INTO result;
-	RETURN result;
+	RETURN segment.render_as_owner(r.name, kind);
 END
 $function$;
-COMMENT ON FUNCTION segment.read_segmentation(segment.segmentations, text) IS
-	'runs a query that reads a segmentation''s tables: as its owner, security-restricted, for a role with the owner''s rights; else with the caller''s';
-
--- plot(name, kind): a standalone SVG plot of a segmentation
-CREATE OR REPLACE FUNCTION segment.plot(name text, kind text)
-	RETURNS text
-	LANGUAGE sql STABLE PARALLEL RESTRICTED
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	SELECT segment.read_segmentation(r, format('SELECT segment.draw_plot(%L, %L)', r.name, kind))
-	FROM segment.check_segmentation(name) AS r
-	$$;
 COMMENT ON FUNCTION segment.plot(text, text) IS 'a standalone SVG plot of a segmentation: elbow, clusters, profiles, silhouette or transitions';

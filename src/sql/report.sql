@@ -21,6 +21,7 @@ DECLARE
 	means text;
 	m record;
 BEGIN
+	PERFORM segment.check_segmentation_shapes(r.name);
 	-- the key features in the table (all of them are in the profiles table)
 	header := (SELECT string_agg(format('<th>%s</th>', segment.xml_text(replace(f, '_', ' '))), '' ORDER BY i)
 			   FROM unnest(r.features) WITH ORDINALITY AS u (f, i)
@@ -106,13 +107,12 @@ END
 $function$;
 COMMENT ON FUNCTION segment.write_report(text) IS 'the page of segment.report, written with the rights of the caller';
 
--- report(name): the page, read as segment.read_segmentation says
+-- report(name): the page, drawn as segment.plot draws a picture
 CREATE OR REPLACE FUNCTION segment.report(name text)
 	RETURNS text
 	LANGUAGE sql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT segment.read_segmentation(r, format('SELECT segment.write_report(%L)', r.name))
-	FROM segment.check_segmentation(name) AS r
+	SELECT segment.render_as_owner(r.name, NULL) FROM segment.check_segmentation(name) AS r
 	$$;
 COMMENT ON FUNCTION segment.report(text) IS 'one self-contained HTML page of a segmentation: plots, profiles, elbow and silhouette';
