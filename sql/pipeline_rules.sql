@@ -98,6 +98,9 @@ SELECT 'model: one row, k, seed, as_of, fitted_at, iterations, inertia, customer
 		m.fitted_rows, m.assigned_at) IS DISTINCT FROM ((r.model).k, r.seed, r.used_as_of, r.fitted_at, (r.model).iterations,
 		(r.model).inertia, r.customers_clustered, r.fitted_rows, r.assigned_at)) + abs((SELECT count(*) FROM rules.model) - 1)
 UNION ALL
+SELECT 'model: the model was fitted with the registry''s seed and k (when k is given)',
+	(SELECT count(*) FROM r WHERE (r.model).seed <> r.seed OR (r.k IS NOT NULL AND (r.model).k <> r.k))
+UNION ALL
 SELECT 'model: customers_clustered counts the customers with a purchase',
 	(SELECT count(*) FROM rules.model WHERE customers_clustered <> (SELECT count(*) FROM rules.features WHERE invoices > 0))
 UNION ALL
@@ -220,6 +223,12 @@ SELECT segment.refresh_segmentation('rules');
 SELECT * FROM rules_step(true);
 SELECT * FROM rules_changes();
 
+-- 3b: the same lines with another seed: no shortcut, a refit with that seed
+SELECT segment.alter_segmentation('rules', seed => 1);
+SELECT rules_snapshot();
+SELECT segment.refresh_segmentation('rules');
+SELECT * FROM rules_step(true);
+
 -- 4: k lowered to 3: segments renumbered
 SELECT segment.alter_segmentation('rules', k => 3);
 SELECT rules_snapshot();
@@ -248,9 +257,11 @@ SELECT * FROM rules_changes();
 -- the interval, and only those
 CREATE TABLE rules_history_before_trim AS SELECT * FROM rules.history;
 SELECT segment.trim_history('rules', '0 seconds') = (SELECT count(*) FROM rules_history_before_trim WHERE valid_to < now()) AS trimmed_the_closed_rows,
-	(SELECT count(*) FROM rules_history_before_trim WHERE valid_to IS NOT NULL) > 0 AS there_were_some,
+	(SELECT count(*) FROM rules_history_before_trim WHERE valid_to IS NOT NULL) > 0 AS there_were_some;
+SELECT (SELECT count(*) FROM rules.history WHERE valid_to IS NOT NULL) AS closed_rows_left,
 	(SELECT count(*) FROM rules.history h FULL JOIN (SELECT * FROM rules_history_before_trim WHERE valid_to IS NULL) b
-		USING (customer_id, valid_from) WHERE h IS DISTINCT FROM b) AS open_rows_changed;
+		USING (customer_id, valid_from) WHERE (h.cluster, h.label, h.valid_to) IS DISTINCT FROM (b.cluster, b.label, b.valid_to)
+			OR h.customer_id IS NULL OR b.customer_id IS NULL) AS open_rows_changed;
 
 DROP FUNCTION rules_step(boolean), rules_changes(), rules_broken(boolean), rules_snapshot(), rules_vector(rules.features, segment.segmentations);
 SELECT segment.drop_segmentation('rules');
