@@ -9,6 +9,14 @@ CREATE VIEW rules_lines AS SELECT * FROM invoices WHERE customer_id < 13000 AND 
 -- 0: create (the state before is empty)
 SELECT segment.create_segmentation('rules', 'rules_lines', k => 4);
 
+-- the features of the source's lines by the plain SQL reference of the
+-- features tests (test/reference/features_plain.sql), read over rules_lines
+CREATE SCHEMA rules_reference;
+CREATE VIEW rules_reference.invoices AS SELECT * FROM rules_lines;
+SET search_path = rules_reference, public;
+\i test/reference/features_plain.sql
+RESET search_path;
+
 -- the state before a refresh
 CREATE TABLE rules_before_history AS SELECT NULL::integer AS customer_id, NULL::integer AS cluster, NULL::text AS label,
 	NULL::timestamptz AS valid_from, NULL::timestamptz AS valid_to WITH NO DATA;
@@ -92,6 +100,16 @@ expected_transitions AS (
 	FROM (SELECT * FROM open_before WHERE cluster IS NOT NULL) o
 	FULL JOIN (SELECT * FROM now WHERE cluster IS NOT NULL) n USING (customer_id)
 	GROUP BY o.cluster, n.cluster)
+-- the features table is the reference's, at the reference time used
+SELECT 'features: every customer''s invoices, returns, lines, items, amounts, purchases, active days and months, recency (1e-9)',
+	(SELECT count(*) FROM rules.features f FULL JOIN rules_reference.features_plain p USING (customer_id), r
+	 WHERE (f.invoices, f.returns, f.lines, f.items, f.first_purchase, f.last_purchase, f.active_days, f.active_months)
+			IS DISTINCT FROM (p.invoices, p.returns, p.lines, p.items, p.first_purchase, p.last_purchase, p.active_days, p.active_months)
+		OR abs(f.total_amount - p.total_amount) > 1e-9 * greatest(1, abs(p.total_amount))
+		OR abs(f.purchase_amount - p.purchase_amount) > 1e-9 * greatest(1, abs(p.purchase_amount))
+		OR abs(f.recency_days - extract(epoch FROM r.used_as_of - p.last_purchase)::double precision / 86400) > 1e-9
+		OR (f.recency_days IS NULL) <> (p.last_purchase IS NULL))
+UNION ALL
 -- the model table is the registry's model
 SELECT 'model: one row, k, seed, as_of, fitted_at, iterations, inertia, customers, assigned_at of the registry',
 	(SELECT count(*) FROM rules.model m, r WHERE (m.k, m.seed, m.as_of, m.fitted_at, m.iterations, m.inertia, m.customers_clustered,
@@ -266,6 +284,7 @@ SELECT (SELECT count(*) FROM rules.history WHERE valid_to IS NOT NULL) AS closed
 DROP FUNCTION rules_step(boolean), rules_changes(), rules_broken(boolean), rules_snapshot(), rules_vector(rules.features, segment.segmentations);
 SELECT segment.drop_segmentation('rules');
 DROP TABLE rules_history_before_trim, rules_grid, rules_before_history, rules_before_registry, rules_before_model;
+DROP SCHEMA rules_reference CASCADE;
 DROP VIEW rules_lines;
 
 -- Exact boundaries of every threshold the README states
