@@ -254,13 +254,16 @@ SELECT segment.refresh_segmentation('rules');
 SELECT * FROM rules_step(true);
 SELECT * FROM rules_changes();
 
--- 5: every seventh customer leaves, assign-only
+-- 5: every seventh customer leaves, and customer 12352 keeps only its
+-- returns (no purchase: no segment, an open row without one), assign-only
 CREATE OR REPLACE VIEW rules_lines AS SELECT * FROM invoices
-WHERE customer_id < 13000 AND invoice_date < '2011-10-01' AND customer_id % 7 <> 0;
+WHERE customer_id < 13000 AND invoice_date < '2011-10-01' AND customer_id % 7 <> 0
+	AND NOT (customer_id = 12352 AND quantity > 0);
 SELECT rules_snapshot();
 SELECT segment.refresh_segmentation('rules', refit => false);
 SELECT * FROM rules_step(false);
 SELECT * FROM rules_changes();
+SELECT customer_id, cluster, valid_to IS NULL AS open FROM rules.history WHERE customer_id = 12352 ORDER BY valid_from;
 
 -- 6: the whole year and the automatic k: a refit from the start
 CREATE OR REPLACE VIEW rules_lines AS SELECT * FROM invoices WHERE customer_id < 13000;
