@@ -35,10 +35,11 @@ $$;
 -- The model vector of a customer in the README's words: ln(1 + x) of
 -- recency, invoices and the four rates, sign × ln(1 + |amount| / unit) of
 -- the two amounts, ln(1 + days between purchases, else recency), the
--- domestic flag; standardized by the registry's model scaler
-CREATE FUNCTION rules_vector(f rules.features, r segment.segmentations) RETURNS double precision[]
+-- domestic flag; standardized by a scaler of the registry's (model_scaler
+-- for the model's space, scaler for the profiles' z-scores)
+CREATE FUNCTION rules_vector(f rules.features, r segment.segmentations, scaler segment.scaler) RETURNS double precision[]
 LANGUAGE sql AS $$
-	SELECT array_agg((x - (r.model_scaler).mean[i]) / (r.model_scaler).scale[i] ORDER BY i)
+	SELECT array_agg((x - scaler.mean[i]) / scaler.scale[i] ORDER BY i)
 	FROM unnest(ARRAY[ln(1 + greatest(f.recency_days, 0)), ln(1 + f.invoices), ln(1 + f.invoices_per_hour),
 		ln(1 + f.invoices_per_day), ln(1 + f.invoices_per_month), ln(1 + f.invoices_per_year),
 		sign(f.total_amount) * ln(1 + abs(f.total_amount) / r.amount_unit),
@@ -66,9 +67,17 @@ CREATE FUNCTION rules_broken(refit boolean) RETURNS TABLE (rule text, broken big
 WITH r AS (SELECT * FROM segment.segmentations WHERE name = 'rules'),
 b AS (SELECT * FROM rules_before_registry),
 clustered AS (
-	SELECT f.customer_id, a.cluster, a.distance, rules_vector(f, r) AS v, f.total_amount, f.r_score, f.f_score, f.m_score,
-		f.recency_days, f.invoices
+	SELECT f.customer_id, a.cluster, a.distance, rules_vector(f, r, r.model_scaler) AS v, f.total_amount, f.r_score, f.f_score, f.m_score,
+		f.recency_days, f.invoices,
+		-- the features in original units, in the order of r.features
+		ARRAY[f.recency_days, f.invoices, f.invoices_per_hour, f.invoices_per_day, f.invoices_per_month, f.invoices_per_year,
+			f.total_amount, f.avg_invoice_amount, coalesce(f.mean_days_between, f.recency_days),
+			(f.country IS NOT DISTINCT FROM r.domestic_country)::integer] AS vals,
+		rules_vector(f, r, r.scaler) AS zs
 	FROM rules.features f JOIN rules.assignments a USING (customer_id), r WHERE f.invoices > 0),
+feature_means AS (
+	SELECT c.cluster, u.i, avg(u.value) AS mean, avg(u.z) AS z
+	FROM clustered c, unnest(c.vals, c.zs) WITH ORDINALITY AS u (value, z, i) GROUP BY c.cluster, u.i),
 distances AS (
 	SELECT c.customer_id, c.cluster, c.distance, j AS centre,
 		sqrt((SELECT sum((c.v[i] - (r.model).centroids[j][i]) ^ 2) FROM generate_series(1, array_length(c.v, 1)) AS i)) AS d
@@ -153,6 +162,12 @@ SELECT 'profiles: means in original units (recency_days, invoices; 1e-9)',
 	(SELECT count(*) FROM rules.profiles p JOIN expected_profiles e USING (cluster)
 	 WHERE abs(p.recency_days_mean - e.recency_mean) > 1e-9 * greatest(1, abs(e.recency_mean))
 		OR abs(p.invoices_mean - e.invoices_mean) > 1e-9 * greatest(1, e.invoices_mean))
+UNION ALL
+SELECT 'profiles: every feature''s mean in original units and mean z-score (1e-9)',
+	(SELECT count(*) FROM feature_means m JOIN rules.profiles p USING (cluster), r
+	 WHERE abs((to_jsonb(p) ->> (r.features[m.i] || '_mean'))::double precision - m.mean) > 1e-9 * greatest(1, abs(m.mean))
+		OR abs((to_jsonb(p) ->> (r.features[m.i] || '_z'))::double precision - m.z) > 1e-9 * greatest(1, abs(m.z))
+		OR (to_jsonb(p) ->> (r.features[m.i] || '_mean')) IS NULL OR (to_jsonb(p) ->> (r.features[m.i] || '_z')) IS NULL)
 UNION ALL
 SELECT 'profiles: the RFM group of the mean scores rounded half up, and its action (a lapsing high spender''s is the win-back)',
 	(SELECT count(*) FROM rules.profiles p JOIN expected_profiles e USING (cluster)
@@ -284,7 +299,7 @@ SELECT (SELECT count(*) FROM rules.history WHERE valid_to IS NOT NULL) AS closed
 		USING (customer_id, valid_from) WHERE (h.cluster, h.label, h.valid_to) IS DISTINCT FROM (b.cluster, b.label, b.valid_to)
 			OR h.customer_id IS NULL OR b.customer_id IS NULL) AS open_rows_changed;
 
-DROP FUNCTION rules_step(boolean), rules_changes(), rules_broken(boolean), rules_snapshot(), rules_vector(rules.features, segment.segmentations);
+DROP FUNCTION rules_step(boolean), rules_changes(), rules_broken(boolean), rules_snapshot(), rules_vector(rules.features, segment.segmentations, segment.scaler);
 SELECT segment.drop_segmentation('rules');
 DROP TABLE rules_history_before_trim, rules_grid, rules_before_history, rules_before_registry, rules_before_model;
 DROP SCHEMA rules_reference CASCADE;
