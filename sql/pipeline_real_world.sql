@@ -108,6 +108,25 @@ SELECT segment.refresh_segmentation('shop');
 SELECT count(*) FILTER (WHERE a.cluster IS DISTINCT FROM b.cluster) AS moved,
 	(SELECT source_name FROM segment.segmentations WHERE name = 'shop') AS source
 FROM shop.assignments a FULL JOIN shop_before b USING (customer_id);
+-- a reload under way (TRUNCATE, then COPY): both kinds of refresh of the
+-- empty source refuse and change nothing; after the load nobody has a
+-- second history row
+CREATE TABLE shop_history_before AS SELECT * FROM shop.history;
+CREATE TABLE shop_model_before AS SELECT * FROM shop.model;
+CREATE TABLE shop_reload AS SELECT * FROM shop;
+TRUNCATE shop;
+SELECT error_of($$ SELECT segment.refresh_segmentation('shop', refit => false) $$);
+SELECT error_of($$ SELECT segment.refresh_segmentation('shop') $$);
+INSERT INTO shop SELECT * FROM shop_reload;
+SELECT (SELECT count(*) FROM shop.history h FULL JOIN shop_history_before b USING (customer_id, valid_from)
+		WHERE h IS DISTINCT FROM b) AS history_changed,
+	(SELECT m = b FROM shop.model m, shop_model_before b) AS model_unchanged,
+	(SELECT count(*) FROM shop.assignments WHERE cluster IS NOT NULL) > 0 AS still_assigned;
+SELECT segment.refresh_segmentation('shop', refit => false);
+SELECT (SELECT count(*) FROM shop.history) - (SELECT count(*) FROM shop_history_before) AS history_rows_added,
+	(SELECT count(*) FROM shop.history WHERE valid_to IS NOT NULL) - (SELECT count(*) FROM shop_history_before WHERE valid_to IS NOT NULL)
+		AS history_rows_closed;
+DROP TABLE shop_history_before, shop_model_before, shop_reload;
 -- a k, as_of and seed changed by alter_segmentation are used by the next refresh
 SELECT segment.alter_segmentation('shop', k => 4, seed => 7, as_of => '2011-12-01');
 SELECT segment.refresh_segmentation('shop');

@@ -1254,6 +1254,7 @@ DECLARE
 	refreshed_at timestamptz;
 	caller_work_mem text := current_setting('work_mem');
 	caller_gather_workers text := current_setting('max_parallel_workers_per_gather');
+	nothing_bought boolean;
 BEGIN
 	PERFORM segment.check_running_as_owner(segmentation, 'segment.refresh_segmentation_as_owner');
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
@@ -1301,6 +1302,15 @@ BEGIN
 	customers := format('%I.segment_refresh_customers', segmentation)::regclass;
 	PERFORM set_config('max_parallel_workers_per_gather', caller_gather_workers, true);
 	PERFORM set_config('work_mem', caller_work_mem, true);
+	-- a source without one purchase is a reload under way (TRUNCATE, then
+	-- COPY), not a shop whose customers all left: keep the last results
+	EXECUTE format('SELECT NOT EXISTS (SELECT FROM %s c WHERE (c.f).invoices > 0)', customers) INTO nothing_bought;
+	IF nothing_bought THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('the source %s of segmentation "%s" has no purchase', r.source_name, segmentation),
+			DETAIL = 'The segmentation keeps the results of its last refresh.',
+			HINT = 'A reload of the source may be under way: refresh again once it is loaded.';
+	END IF;
 	IF r.as_of IS NULL THEN
 		EXECUTE format('SELECT max(c.last_line) FROM %s c', customers) INTO r.used_as_of;
 	ELSE
