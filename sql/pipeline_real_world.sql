@@ -127,6 +127,14 @@ SELECT (SELECT count(*) FROM shop.history) - (SELECT count(*) FROM shop_history_
 	(SELECT count(*) FROM shop.history WHERE valid_to IS NOT NULL) - (SELECT count(*) FROM shop_history_before WHERE valid_to IS NOT NULL)
 		AS history_rows_closed;
 DROP TABLE shop_history_before, shop_model_before, shop_reload;
+-- a temporary table, or a view over one, cannot be a source: the refreshes
+-- run in other sessions
+CREATE TEMP TABLE shop_this_session AS SELECT * FROM shop LIMIT 10;
+CREATE VIEW shop_this_session_view AS SELECT * FROM shop_this_session;
+SELECT error_of($$ SELECT segment.create_segmentation('temporary', 'shop_this_session', invoice_column => 'invoice_no', time_column => 'invoiced_at') $$);
+SELECT error_of($$ SELECT segment.create_segmentation('temporary', 'shop_this_session_view', invoice_column => 'invoice_no', time_column => 'invoiced_at') $$);
+DROP VIEW shop_this_session_view;
+DROP TABLE shop_this_session;
 -- a k, as_of and seed changed by alter_segmentation are used by the next refresh
 SELECT segment.alter_segmentation('shop', k => 4, seed => 7, as_of => '2011-12-01');
 SELECT segment.refresh_segmentation('shop');

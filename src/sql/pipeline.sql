@@ -96,6 +96,14 @@ BEGIN
 			DETAIL = format('It is %s.', CASE kind WHEN 'S' THEN 'a sequence' WHEN 'i' THEN 'an index' WHEN 'I' THEN 'a partitioned index'
 				WHEN 'c' THEN 'a composite type' WHEN 't' THEN 'a TOAST table' ELSE format('of kind %L', kind) END);
 	END IF;
+	-- a temporary table or view lives in one session, and the refreshes run
+	-- in others (a scheduled job's)
+	IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = relation) = 't' THEN
+		RAISE EXCEPTION USING ERRCODE = '0A000',
+			MESSAGE = format('source %s is temporary', relation),
+			DETAIL = 'A temporary relation is gone when its session ends, and no other session (a scheduled refresh) can read it.',
+			HINT = 'Segment a table, an unlogged table or a view that is not temporary.';
+	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment.check_source(regclass) IS
