@@ -610,8 +610,8 @@ $function$;
 COMMENT ON FUNCTION segment.check_segmentation_shapes(text) IS
 	'raises 42804 when a column the pictures read no longer has the type the segmentation gave it';
 
--- A picture of a segmentation, drawn from its tables with the rights of the
--- caller (segment.plot decides as whom it runs)
+-- A picture of a segmentation, drawn from its tables with the rights of its
+-- caller: segment.plot calls it as the segmentation's owner, restricted
 CREATE OR REPLACE FUNCTION segment.draw_plot(name text, kind text)
 	RETURNS text
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED

@@ -2,7 +2,8 @@
 
 -- The HTML report of a segmentation (README: "Pictures")
 
--- The page of segment.report, written with the rights of the caller: one
+-- The page of segment.report, written with the rights of its caller
+-- (segment.report calls it as the segmentation's owner, restricted): one
 -- self-contained HTML page (also well-formed XML) with the
 -- five plots and the profile, elbow and silhouette tables
 CREATE OR REPLACE FUNCTION segment.write_report(name text)
