@@ -32,8 +32,9 @@ OBJS = \
 # The SQL layer is written as one file per concern under src/sql, in the
 # order of the data path; make assembles the install script of the current
 # version from them, and the update script from the previous version from its
-# own first part and the files whose functions it replaces (written as
-# CREATE OR REPLACE, so that both scripts can include them).
+# own first part, the files whose functions it replaces (written as
+# CREATE OR REPLACE, so that both scripts can include them) and its own last
+# part.
 # Released scripts are frozen in install/.
 EXTVERSION = 0.4
 SQL_SOURCES = \
@@ -89,6 +90,7 @@ REGRESS = \
 	pipeline_real_world \
 	pipeline_over_time \
 	pipeline_rules \
+	replication \
 	plots \
 	fuzz \
 	interrupts \
@@ -123,7 +125,7 @@ endif
 install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 	{ echo '-- segment $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql src/sql/owner.sql $(REPLACED_SQL_SOURCES)
+install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql src/sql/owner.sql $(REPLACED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).finish.sql
 	{ echo '-- segment 0.3 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
 .PHONY: test demo bench browser-check valgrind-check

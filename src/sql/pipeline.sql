@@ -716,6 +716,36 @@ END
 $function$;
 COMMENT ON FUNCTION segment.comment_segmentation_tables(text) IS 'comments on the tables of a segmentation and their columns';
 
+-- Give a table of a segmentation a replica identity, unless its owner gave
+-- it one: its unique key where the key's columns can be NOT NULL, else the
+-- whole row (silhouette has a row for all segments, cluster NULL;
+-- transitions' key is an expression).  Without one, every UPDATE and DELETE
+-- of the table fails under a publication FOR ALL TABLES (logical
+-- replication, change data capture).
+CREATE OR REPLACE FUNCTION segment.set_replica_identity(segmentation text, result_table text, unique_key text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	key_column text;
+BEGIN
+	IF (SELECT c.relreplident FROM pg_class c WHERE c.oid = format('%I.%I', segmentation, result_table)::regclass) <> 'd' THEN
+		RETURN;
+	END IF;
+	IF result_table IN ('silhouette', 'transitions') THEN
+		EXECUTE format('ALTER TABLE %I.%I REPLICA IDENTITY FULL', segmentation, result_table);
+		RETURN;
+	END IF;
+	FOREACH key_column IN ARRAY string_to_array(unique_key, ', ') LOOP
+		EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I SET NOT NULL', segmentation, result_table, key_column);
+	END LOOP;
+	EXECUTE format('ALTER TABLE %I.%I REPLICA IDENTITY USING INDEX %I', segmentation, result_table, result_table || '_key');
+END
+$function$;
+COMMENT ON FUNCTION segment.set_replica_identity(text, text, text) IS
+	'gives a table of a segmentation its unique key (or the whole row) as replica identity, unless its owner gave it one';
+
 -- Create the tables of a registered segmentation that are missing, empty,
 -- with their unique keys and comments, and add the columns a table lacks
 -- (a segmentation made by an earlier version); returns the tables created
@@ -741,6 +771,7 @@ BEGIN
 			EXECUTE format('CREATE TABLE %I.%I AS %s WITH NO DATA', segmentation, result_table,
 				segment.segmentation_query(segmentation, result_table));
 			EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', result_table || '_key', segmentation, result_table, unique_key);
+			PERFORM segment.set_replica_identity(segmentation, result_table, unique_key);
 			-- whoever may read profiles may read the new table too
 			FOR privilege IN
 				SELECT a.grantee, a.privilege_type, a.is_grantable
@@ -754,6 +785,10 @@ BEGIN
 			changed := true;
 			RETURN NEXT format('%I.%I', segmentation, result_table)::regclass;
 			CONTINUE;
+		END IF;
+		-- a table made by an earlier version gets its replica identity
+		IF EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = schema AND c.relname = result_table || '_key') THEN
+			PERFORM segment.set_replica_identity(segmentation, result_table, unique_key);
 		END IF;
 		-- the columns the query gives and the table lacks
 		FOR missing IN
