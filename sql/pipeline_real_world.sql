@@ -162,6 +162,26 @@ UPDATE twin_customers SET invoice_date = '2011-12-01', unit_price = 100;
 SELECT error_of($$ SELECT segment.create_segmentation('twins', 'twin_customers') $$);
 DROP TABLE twin_customers;
 
+-- Across a change to daylight saving time (Europe/London, 27 March 2011),
+-- recency counts the days on the wall: 8, not the 8.0417 that elapsed
+SET TimeZone = 'Europe/London';
+CREATE TABLE dst_lines (invoice_no text, invoice_date timestamptz, quantity integer, unit_price numeric, customer_id integer);
+INSERT INTO dst_lines VALUES ('a', '2011-03-21 12:00', 1, 5, 1), ('b', '2011-03-29 12:00', 2, 5, 2),
+	('c', '2011-03-10 12:00', 3, 5, 3), ('d', '2011-03-15 12:00', 4, 7, 4), ('e', '2011-03-25 12:00', 5, 9, 5);
+SELECT segment.create_segmentation('dst', 'dst_lines', k => 2, country_column => NULL);
+SELECT customer_id, recency_days FROM dst.features WHERE customer_id = 1;
+SELECT segment.drop_segmentation('dst');
+DROP TABLE dst_lines;
+RESET TimeZone;
+
+-- A one-country shop: the domestic flag is constant, and its PCA loadings
+-- are 0, never -0
+CREATE VIEW uk_only AS SELECT * FROM invoices WHERE country = 'United Kingdom' AND customer_id < 13500;
+SELECT segment.create_segmentation('ukonly', 'uk_only', k => 3);
+SELECT component, loading, loading::text AS as_text FROM ukonly.pca WHERE feature = 'domestic' ORDER BY component;
+SELECT segment.drop_segmentation('ukonly');
+DROP VIEW uk_only;
+
 -- A customer whose country is NULL is not domestic, whatever the others'
 CREATE TABLE nowhere AS SELECT invoice_no, invoice_date, quantity, unit_price, customer_id, NULL::text AS country
 FROM invoices WHERE customer_id < 12700;

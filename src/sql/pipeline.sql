@@ -552,11 +552,13 @@ BEGIN
 			  GROUP BY a.cluster, u.feature) AS b $sql$, segmentation, registry, vector_values);
 	END IF;
 
+	-- (+ 0 turns the -0 of a constant element, a one-country shop's domestic
+	-- flag, into 0)
 	IF result_table = 'pca' THEN
 		RETURN format($sql$
 		WITH r AS MATERIALIZED %2$s
 		SELECT c.component, (r.pca).explained_variance_ratio[c.component] AS explained_variance_ratio,
-			u.feature, (r.pca).components[c.component][u.j] AS loading
+			u.feature, (r.pca).components[c.component][u.j] + 0 AS loading
 		FROM r, generate_series(1, array_length((r.pca).explained_variance_ratio, 1)) AS c (component),
 			unnest(segment.segmentation_dimensions(r)) WITH ORDINALITY AS u (feature, j) $sql$, segmentation, registry);
 	END IF;
