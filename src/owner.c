@@ -22,19 +22,16 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_authid.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
-#include "tcop/utility.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/plancache.h"
 #include "utils/syscache.h"
 
@@ -71,14 +68,14 @@ get_namespace_owner(Oid namespace)
 static bool
 MayReadResults(Oid schema)
 {
-	Oid			argtypes[1] = {OIDOID};
+	Oid			argtypes[1] = {REGNAMESPACEOID};
 	Datum		values[1] = {ObjectIdGetDatum(schema)};
 	bool		result;
 	bool		isnull;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT segment.may_read_results($1::regnamespace)", 1, argtypes, values,
+	if (SPI_execute_with_args("SELECT segment.may_read_results($1)", 1, argtypes, values,
 							  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "segment.may_read_results failed");
 	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -231,8 +228,8 @@ execute_as_owner(PG_FUNCTION_ARGS)
 /*
  * segment.render_as_owner(segmentation text, plot_kind text): a picture of
  * a segmentation (segment.draw_plot of plot_kind), or its report when
- * plot_kind is NULL (segment.write_report),
- * drawn as the owner of its schema, security-restricted, for a caller with
+ * plot_kind is NULL (segment.write_report), drawn as the owner of its
+ * schema, security-restricted, for a caller with
  * the owner's privileges or one that may read all of its tables
  * (segment.may_read_results), as a view reads its tables as its owner for
  * whoever may read the view.  The command is fixed here, so a reader runs

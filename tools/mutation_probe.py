@@ -122,11 +122,6 @@ def run_tests(tree, installation, tests):
     regress = [t for t in tests if "/" not in t]
     others = [t for t in tests if "/" in t]
     if regress:
-        # pg_cron's launcher keeps a connection to the database pg_regress
-        # drops, and does not come back after a forced drop: drop it, then
-        # restart, so that the launcher waits for the database pg_regress makes
-        run(["dropdb", "--force", "--if-exists", "contrib_regression"], env=env, check=False)
-        installation.restart()
         status, output = run(["make", "-s", "installcheck", "PG_CONFIG=%s/bin/pg_config" % SYSTEM_LIB,
                               "REGRESS=load_data " + " ".join(regress)], cwd=tree, env=env, check=False)
         for line in output.splitlines():
@@ -151,6 +146,10 @@ def build_and_install(tree, installation):
     """Build the tree and install it into the private installation."""
     run(["make", "-s", "-j2", "PG_CONFIG=%s/bin/pg_config" % SYSTEM_LIB], cwd=tree)
     run(["make", "-s", "install", "PG_CONFIG=%s/bin/pg_config" % SYSTEM_LIB, "DESTDIR=" + installation.base], cwd=tree)
+    # pg_cron's launcher keeps a connection to the database pg_regress drops
+    # and does not come back after a forced drop: drop it before the restart,
+    # so that the new launcher waits for the database pg_regress makes
+    run(["dropdb", "--force", "--if-exists", "contrib_regression"], env=installation.env(), check=False)
     installation.restart()
 
 

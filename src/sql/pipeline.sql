@@ -1167,29 +1167,17 @@ $function$;
 COMMENT ON FUNCTION segment.record_history(text, timestamptz) IS
 	'closes and opens the history rows of the customers whose segment changed';
 
--- Whether the current role has the rights of role owner_role: is it, is a
--- member with its privileges, or is a superuser (who may REFRESH
--- MATERIALIZED VIEW a view of that owner)
-CREATE OR REPLACE FUNCTION segment.has_owner_rights(owner_role oid)
-	RETURNS boolean
-	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$
-	SELECT coalesce((SELECT pg_has_role(a.oid, 'USAGE') FROM pg_roles a WHERE a.oid = owner_role), false)
-		OR coalesce((SELECT a.rolsuper FROM pg_roles a WHERE a.rolname = current_user), false)
-	$$;
-COMMENT ON FUNCTION segment.has_owner_rights(oid) IS
-	'whether the current role is a role, a member with its privileges, or a superuser';
-
 -- Raise 42501 unless the current role may change segmentation name, whose
--- owner is owner_role (segment.has_owner_rights)
+-- owner is owner_role: it is that role, a member with its privileges, or a
+-- superuser (who may REFRESH MATERIALIZED VIEW a view of that owner)
 CREATE OR REPLACE FUNCTION segment.check_owner_rights(segmentation text, owner_role oid)
 	RETURNS void
 	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
-	IF NOT segment.has_owner_rights(owner_role) THEN
+	IF NOT coalesce((SELECT pg_has_role(a.oid, 'USAGE') FROM pg_roles a WHERE a.oid = owner_role), false)
+		AND NOT coalesce((SELECT a.rolsuper FROM pg_roles a WHERE a.rolname = current_user), false) THEN
 		RAISE EXCEPTION USING ERRCODE = '42501',
 			MESSAGE = format('must be owner of segmentation "%s"', segmentation),
 			DETAIL = format('Only its owner %s, a member of that role or a superuser may change it.',
@@ -1199,6 +1187,35 @@ END
 $function$;
 COMMENT ON FUNCTION segment.check_owner_rights(text, oid) IS
 	'raises 42501 unless the current role is the owner of a segmentation, a member of it or a superuser';
+
+-- The registry row of segmentation name, locked FOR UPDATE, so that a
+-- refresh, alter, label, trim or drop of it waits for another: 42704 when
+-- the caller cannot see it, 42501 when it may see it (a reader) but has not
+-- the owner's rights (row-level security lets a reader see the row, not
+-- lock it).  The rights are checked again on the locked row, whose owner
+-- may have moved meanwhile.
+CREATE OR REPLACE FUNCTION segment.lock_segmentation(segmentation text)
+	RETURNS segment.segmentations
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	r segment.segmentations;
+BEGIN
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation;
+	IF FOUND THEN
+		PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
+	END IF;
+	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
+	END IF;
+	PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
+	RETURN r;
+END
+$function$;
+COMMENT ON FUNCTION segment.lock_segmentation(text) IS
+	'the registry row of a segmentation, locked, after the caller''s rights to change it are checked';
 
 -- refresh_segmentation: recompute a segmentation in one transaction; with
 -- refit => false only assign the customers with the stored model.  The
@@ -1223,19 +1240,9 @@ BEGIN
 	IF refit IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'refit must not be NULL';
 	END IF;
-	-- a reader who sees the segmentation may not refresh it
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
-	END IF;
-	PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
 	-- one refresh of a segmentation at a time: the row lock waits for another
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
-	END IF;
+	r := segment.lock_segmentation(segmentation);
 	owner_role := segment.segmentation_owner(r.schema, r.owner);
-	PERFORM segment.check_owner_rights(segmentation, owner_role);
 	IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
 		RAISE EXCEPTION USING ERRCODE = '3F000',
 			MESSAGE = format('schema "%s" of segmentation "%s" does not exist', segmentation, segmentation),
@@ -1520,14 +1527,8 @@ BEGIN
 	IF segmentation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
 	END IF;
-	-- a reader who sees the segmentation may not alter it
-	PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(s.schema, s.owner))
-	FROM segment.segmentations s WHERE s.name = segmentation;
 	-- waits for a refresh of it to finish
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
-	END IF;
+	r := segment.lock_segmentation(segmentation);
 	IF alter_segmentation.k IS NOT NULL AND alter_segmentation.k < 2 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', alter_segmentation.k);
 	END IF;
@@ -1631,13 +1632,7 @@ BEGIN
 	IF drop_dependents IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'cascade must not be NULL';
 	END IF;
-	-- a reader who sees the segmentation may not drop it
-	PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(s.schema, s.owner))
-	FROM segment.segmentations s WHERE s.name = segmentation;
-	SELECT s.schema INTO schema FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
-	END IF;
+	schema := (segment.lock_segmentation(segmentation)).schema;
 	-- the segmentation's own schema only: not one made later under its name
 	IF EXISTS (SELECT FROM pg_namespace n WHERE n.oid = schema AND n.nspname = segmentation) THEN
 		dependents := ARRAY(SELECT segment.segmentation_dependents(schema));
@@ -1688,12 +1683,8 @@ BEGIN
 	IF set_label.cluster IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'cluster must not be NULL';
 	END IF;
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation;
-	IF FOUND THEN
-		PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
-	END IF;
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
-	IF NOT FOUND OR r.model IS NULL THEN
+	r := segment.lock_segmentation(segmentation);
+	IF r.model IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
 	IF set_label.cluster NOT BETWEEN 1 AND (r.model).k THEN
@@ -1728,7 +1719,6 @@ BEGIN
 	-- the tables that name segments, as the segmentation's owner,
 	-- security-restricted (segment.refresh_segmentation says why)
 	owner_role := segment.segmentation_owner(r.schema, r.owner);
-	PERFORM segment.check_owner_rights(segmentation, owner_role);
 	PERFORM segment.execute_as_owner(segmentation, owner_role::regrole, format($sql$
 		UPDATE %1$I.profiles p SET label = l.label, label_source = CASE WHEN (%3$L::text[])[l.c] IS NULL THEN 'automatic' ELSE 'user' END
 		FROM unnest(%2$L::text[]) WITH ORDINALITY AS l (label, c) WHERE p.cluster = l.c;
@@ -1760,17 +1750,12 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('older_than must not be negative, not %s', older_than);
 	END IF;
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation;
-	IF FOUND THEN
-		PERFORM segment.check_owner_rights(segmentation, segment.segmentation_owner(r.schema, r.owner));
-	END IF;
-	SELECT * INTO r FROM segment.segmentations s WHERE s.name = segmentation FOR UPDATE;
-	IF NOT FOUND OR NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
+	r := segment.lock_segmentation(segmentation);
+	IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = r.schema AND n.nspname = segmentation) THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('segmentation "%s" does not exist', segmentation);
 	END IF;
 	-- as the segmentation's owner, security-restricted
 	owner_role := segment.segmentation_owner(r.schema, r.owner);
-	PERFORM segment.check_owner_rights(segmentation, owner_role);
 	RETURN segment.execute_as_owner(segmentation, owner_role::regrole,
 		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < now() - %L::interval RETURNING 1) SELECT count(*) FROM gone',
 			segmentation, older_than))::bigint;
