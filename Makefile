@@ -11,6 +11,7 @@ EXTENSION = segment
 MODULE_big = segment
 OBJS = \
 	src/boxplot.o \
+	src/dependency.o \
 	src/distance.o \
 	src/elbow.o \
 	src/evaluate.o \
@@ -56,6 +57,7 @@ SQL_SOURCES = \
 # the files whose functions the update from the previous version creates or
 # replaces, in both scripts
 REPLACED_SQL_SOURCES = \
+	src/sql/dependency.sql \
 	src/sql/pipeline.sql \
 	src/sql/labels.sql \
 	src/sql/plots.sql \
@@ -90,6 +92,7 @@ REGRESS = \
 	pipeline_real_world \
 	pipeline_over_time \
 	pipeline_rules \
+	pipeline_production \
 	replication \
 	plots \
 	fuzz \

@@ -39,7 +39,7 @@ FROM stability ORDER BY k;
 CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices WHERE invoice_date < '2011-10-25';
 SELECT segment.create_segmentation('monthly', 'invoices_until', k => 4);
 CREATE TEMP TABLE snapshots AS
-SELECT 0 AS refresh, (SELECT assigned_at FROM monthly.model) AS at, customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+SELECT 0 AS refresh, (SELECT as_of FROM monthly.model)::timestamptz AS at, customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
 CREATE TEMP TABLE model_0 AS SELECT * FROM monthly.model;
 CREATE TEMP TABLE elbow_0 AS SELECT * FROM monthly.elbow;
 SELECT (SELECT count(*) FROM monthly.transitions WHERE from_cluster IS NOT NULL) AS transitions_from_a_segment,
@@ -66,7 +66,7 @@ $$;
 -- customer, new ones too; the fit and the elbow stay, assigned_at moves
 CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices WHERE invoice_date < '2011-11-09';
 SELECT segment.refresh_segmentation('monthly', refit => false);
-INSERT INTO snapshots SELECT 1, (SELECT assigned_at FROM monthly.model), customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+INSERT INTO snapshots SELECT 1, (SELECT as_of FROM monthly.model)::timestamptz, customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
 SELECT m.fitted_at = m0.fitted_at AS fitted_at_kept, m.assigned_at > m0.assigned_at AS assigned_at_moved,
 	(m.k, m.inertia, m.iterations) = (m0.k, m0.inertia, m0.iterations) AS model_kept,
 	m.customers_clustered > m0.customers_clustered AS new_customers_counted,
@@ -79,19 +79,32 @@ FROM monthly.model m, model_0 m0;
 -- 2: the month arrives, refit
 CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices;
 SELECT segment.refresh_segmentation('monthly');
-INSERT INTO snapshots SELECT 2, (SELECT assigned_at FROM monthly.model), customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+INSERT INTO snapshots SELECT 2, (SELECT as_of FROM monthly.model)::timestamptz, customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
 SELECT m.fitted_at > m0.fitted_at AS refitted, pg_temp.transitions_match(2) AS transitions_match,
 	(SELECT count(*) FROM monthly.transitions WHERE from_cluster IS NULL) > 0 AS new_customers_arrive
 FROM monthly.model m, model_0 m0;
 
--- 3: every fiftieth customer leaves the source
+-- 3: every fiftieth customer leaves the source, seen the next day
 CREATE OR REPLACE VIEW invoices_until AS SELECT * FROM invoices WHERE customer_id % 50 <> 0;
+SELECT segment.alter_segmentation('monthly', as_of => '2011-12-10');
 SELECT segment.refresh_segmentation('monthly', refit => false);
-INSERT INTO snapshots SELECT 3, (SELECT assigned_at FROM monthly.model), customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
+INSERT INTO snapshots SELECT 3, (SELECT as_of FROM monthly.model)::timestamptz, customer_id, cluster FROM monthly.assignments WHERE cluster IS NOT NULL;
 SELECT pg_temp.transitions_match(3) AS transitions_match,
 	(SELECT sum(customers) FROM monthly.transitions WHERE to_cluster IS NULL) AS customers_gone,
 	(SELECT count(DISTINCT customer_id) FROM snapshots WHERE refresh = 2 AND customer_id % 50 = 0) AS customers_removed;
 
+-- history is in the data's time: each refresh's rows start at its as_of,
+-- and record the clock on the wall beside it
+SELECT s.refresh, s.at, count(*) FILTER (WHERE h.valid_from = s.at) > 0 AS rows_start_at_its_as_of,
+	count(*) FILTER (WHERE h.valid_from = s.at AND h.recorded_at IS NULL) AS without_recorded_at
+FROM (SELECT DISTINCT refresh, at FROM snapshots) AS s LEFT JOIN monthly.history h ON h.valid_from = s.at
+GROUP BY s.refresh, s.at ORDER BY s.refresh;
+SELECT count(*) FILTER (WHERE valid_from NOT IN (SELECT at FROM snapshots)) AS rows_at_another_time,
+	count(*) FILTER (WHERE valid_to NOT IN (SELECT at FROM snapshots)) AS rows_ending_at_another_time,
+	(SELECT count(DISTINCT recorded_at) FROM monthly.history) = 4 AS one_wall_clock_time_per_refresh,
+	(SELECT bool_and(r1 < r2) FROM (SELECT min(recorded_at) AS r1, lead(min(recorded_at)) OVER (ORDER BY valid_from) AS r2
+		FROM monthly.history GROUP BY valid_from) AS t WHERE r2 IS NOT NULL) AS wall_clock_follows_data_time
+FROM monthly.history;
 -- history replays every snapshot exactly
 SELECT s.refresh, count(*) AS customers,
 	count(*) FILTER (WHERE h.cluster IS DISTINCT FROM s.cluster) AS wrong_segment,
@@ -143,12 +156,20 @@ SELECT error_of($$ SELECT segment.set_label('monthly', NULL, 'x') $$);
 SELECT error_of($$ SELECT segment.set_label('monthly', 1, '   ') $$);
 SELECT error_of($$ SELECT segment.set_label('monthly', 1, E'tab\there') $$);
 
--- trim_history deletes closed rows older than asked
-SELECT segment.trim_history('monthly', '1 day') AS trimmed_older_than_a_day;
-CREATE TEMP TABLE closed_rows AS SELECT count(*) AS n FROM monthly.history WHERE valid_to IS NOT NULL;
-SELECT segment.trim_history('monthly', '0') = (SELECT n FROM closed_rows) AS trimmed_every_closed_row,
-	(SELECT n FROM closed_rows) > 0 AS there_were_some;
-SELECT count(*) FILTER (WHERE valid_to IS NOT NULL) AS closed_rows_left, count(*) AS open_rows_kept FROM monthly.history;
+-- trim_history deletes the closed rows that ended more than older_than
+-- before the time history runs to (the last as_of: the data's time, not
+-- the clock on the wall)
+CREATE TEMP TABLE history_before_trim AS SELECT h.*, (SELECT as_of FROM monthly.model)::timestamptz AS runs_to FROM monthly.history h;
+SELECT segment.trim_history('monthly', '30 days')
+		= (SELECT count(*) FROM history_before_trim WHERE valid_to < runs_to - interval '30 days') AS trimmed_those_ended_30_days_before,
+	(SELECT count(*) FROM history_before_trim WHERE valid_to < runs_to - interval '30 days') > 0 AS there_were_some;
+SELECT segment.trim_history('monthly', '0')
+		= (SELECT count(*) FROM history_before_trim WHERE valid_to < runs_to AND valid_to >= runs_to - interval '30 days')
+	AS trimmed_the_others_ended_before;
+SELECT count(*) FILTER (WHERE valid_to IS NOT NULL)
+		= (SELECT count(*) FROM history_before_trim WHERE valid_to = runs_to) AS kept_those_ended_at_the_last_as_of,
+	count(*) FILTER (WHERE valid_to IS NULL) = (SELECT count(*) FROM history_before_trim WHERE valid_to IS NULL) AS open_rows_kept
+FROM monthly.history;
 SELECT error_of($$ SELECT segment.trim_history('monthly', '-1 day') $$);
 SELECT error_of($$ SELECT segment.trim_history('no_such', '1 day') $$);
 SELECT error_of($$ SELECT segment.refresh_segmentation('monthly', NULL) $$);
@@ -183,7 +204,7 @@ SELECT (SELECT k FROM monthly.model) AS k,
 	(SELECT count(*) FROM monthly.assignments a JOIN monthly.history h ON h.customer_id = a.customer_id AND h.valid_to IS NULL
 	 WHERE a.cluster IS NOT NULL AND h.cluster IS DISTINCT FROM a.cluster) AS open_rows_not_matching,
 	(SELECT count(*) FROM monthly.history h JOIN before_lower_k b USING (customer_id)
-	 WHERE h.valid_to IS NULL AND h.valid_from < (SELECT assigned_at FROM monthly.model) AND h.cluster <> b.cluster) AS rows_rewritten;
+	 WHERE h.valid_to IS NULL AND h.valid_from < (SELECT as_of FROM monthly.model) AND h.cluster <> b.cluster) AS rows_rewritten;
 
 -- an assign-only refresh of a source that shrank to one segment: no
 -- silhouettes, no error

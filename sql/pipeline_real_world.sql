@@ -136,7 +136,7 @@ SELECT error_of($$ SELECT segment.create_segmentation('temporary', 'shop_this_se
 DROP VIEW shop_this_session_view;
 DROP TABLE shop_this_session;
 -- a k, as_of and seed changed by alter_segmentation are used by the next refresh
-SELECT segment.alter_segmentation('shop', k => 4, seed => 7, as_of => '2011-12-01');
+SELECT segment.alter_segmentation('shop', k => 4, seed => 7, as_of => '2011-12-31');
 SELECT segment.refresh_segmentation('shop');
 SELECT k, seed, as_of FROM shop.model;
 SELECT error_of($$ SELECT segment.alter_segmentation('no_country', country_column => 'country') $$);

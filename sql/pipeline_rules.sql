@@ -63,6 +63,15 @@ INSERT INTO rules_grid VALUES
 	('Hibernating', 2, 2, 1, 2, 're-engage with relevant offers at low cost'),
 	('Lost', 1, 1, 1, 2, 'a low-cost reactivation campaign, or leave them alone');
 
+-- Whether this refresh moves a customer out of a row of history in segment
+-- cluster: gone from the source, in another segment, or, after a refit that
+-- renumbers, in a segment that got another number
+CREATE FUNCTION rules_moves(customer integer, cluster integer) RETURNS boolean LANGUAGE sql AS $$
+	SELECT NOT EXISTS (SELECT FROM rules.assignments a WHERE a.customer_id = customer AND a.cluster IS NOT DISTINCT FROM rules_moves.cluster)
+		OR (cluster IS NOT NULL AND (SELECT renumbering[cluster] IS DISTINCT FROM cluster AND renumbering IS NOT NULL
+									 FROM segment.segmentations WHERE name = 'rules'))
+$$;
+
 CREATE FUNCTION rules_broken(refit boolean) RETURNS TABLE (rule text, broken bigint) LANGUAGE sql AS $$
 WITH r AS (SELECT * FROM segment.segmentations WHERE name = 'rules'),
 b AS (SELECT * FROM rules_before_registry),
@@ -89,24 +98,34 @@ segments AS (
 		avg(m_score) AS m_mean, avg(recency_days) AS recency_mean, avg(invoices) AS invoices_mean
 	FROM clustered GROUP BY cluster),
 expected_profiles AS (
-	SELECT s.*, s.customers::double precision / sum(s.customers) OVER () AS share, s.revenue / sum(s.revenue) OVER () AS revenue_share,
+	SELECT s.*, s.customers::double precision / sum(s.customers) OVER () AS share, s.revenue / sum(s.revenue) FILTER (WHERE s.revenue > 0) OVER () AS revenue_share,
 		g.rfm_segment,
-		CASE WHEN floor(s.m_mean + 0.5) >= 4 AND g.rfm_segment IN ('Need attention', 'About to sleep', 'At risk', 'Hibernating', 'Lost')
+		CASE WHEN s.revenue < 0 THEN 'look into their returns (products, descriptions, fraud) before marketing to them: they return more than they buy'
+			WHEN floor(s.m_mean + 0.5) >= 4 AND g.rfm_segment IN ('Need attention', 'About to sleep', 'At risk', 'Hibernating', 'Lost')
 			THEN 'win them back personally: talk to them, a strong offer' ELSE g.action END AS action
 	FROM segments s JOIN rules_grid g ON floor(s.r_mean + 0.5) BETWEEN g.r_low AND g.r_high AND floor(s.f_mean + 0.5) BETWEEN g.f_low AND g.f_high),
-open_before AS (SELECT * FROM rules_before_history WHERE valid_to IS NULL),
 now AS (SELECT a.customer_id, a.cluster FROM rules.assignments a),
--- whose open row this refresh closes: a customer gone from the source, or
--- in another segment; after a refit that renumbers, one whose segment got
--- another number (segmentations.renumbering)
-closing AS (
-	SELECT o.* FROM open_before o LEFT JOIN now n USING (customer_id)
-	WHERE n.customer_id IS NULL OR n.cluster IS DISTINCT FROM o.cluster
-		OR (o.cluster IS NOT NULL AND (SELECT renumbering FROM r) IS NOT NULL
-			AND (SELECT renumbering FROM r)[o.cluster] IS DISTINCT FROM o.cluster)),
+-- history is in the data's time: this refresh's time is the as_of history
+-- runs to now, in the segmentation's time zone
+times AS (SELECT (SELECT history_as_of AT TIME ZONE time_zone FROM r) AS t, (SELECT history_as_of AT TIME ZONE time_zone FROM b) AS t_before),
+-- a refresh at the same time as the last corrects it: a row the last one
+-- opened for a customer who moves again is taken back, and the row it
+-- closed reopened, before the rules below apply
+taken_back AS (
+	SELECT o.customer_id FROM rules_before_history o, times
+	WHERE times.t = times.t_before AND o.valid_to IS NULL AND o.valid_from = times.t AND rules_moves(o.customer_id, o.cluster)),
+settled_before AS (
+	SELECT h.customer_id, h.cluster, h.label, h.valid_from,
+		CASE WHEN h.customer_id IN (SELECT customer_id FROM taken_back) AND h.valid_to = (SELECT t FROM times) THEN NULL ELSE h.valid_to END AS valid_to
+	FROM rules_before_history h
+	WHERE NOT (h.customer_id IN (SELECT customer_id FROM taken_back) AND h.valid_to IS NULL)),
+open_before AS (SELECT * FROM settled_before WHERE valid_to IS NULL),
+-- whose open row this refresh closes
+closing AS (SELECT o.* FROM open_before o WHERE rules_moves(o.customer_id, o.cluster)),
+-- transitions compare with the open rows as the last refresh left them
 expected_transitions AS (
 	SELECT o.cluster AS from_cluster, min(o.label) AS from_label, n.cluster AS to_cluster, count(*) AS customers
-	FROM (SELECT * FROM open_before WHERE cluster IS NOT NULL) o
+	FROM (SELECT * FROM rules_before_history WHERE valid_to IS NULL AND cluster IS NOT NULL) o
 	FULL JOIN (SELECT * FROM now WHERE cluster IS NOT NULL) n USING (customer_id)
 	GROUP BY o.cluster, n.cluster)
 -- the features table is the reference's, at the reference time used
@@ -190,13 +209,13 @@ SELECT 'transitions: share_of_from is the customers over all of from_cluster bef
 		WHERE u.from_cluster IS NOT DISTINCT FROM t.from_cluster)) > 1e-12)
 UNION ALL
 SELECT 'history: rows closed before are kept as they were',
-	(SELECT count(*) FROM rules_before_history o LEFT JOIN rules.history h USING (customer_id, valid_from)
+	(SELECT count(*) FROM settled_before o LEFT JOIN rules.history h USING (customer_id, valid_from)
 	 WHERE o.valid_to IS NOT NULL AND (h.customer_id IS NULL OR (h.cluster, h.label, h.valid_to) IS DISTINCT FROM (o.cluster, o.label, o.valid_to)))
 UNION ALL
-SELECT 'history: a row this refresh closes keeps customer, segment, label and start, and ends when the refresh assigned',
+SELECT 'history: a row this refresh closes keeps customer, segment, label and start, and ends at the refresh''s as_of',
 	(SELECT count(*) FROM closing o LEFT JOIN rules.history h USING (customer_id, valid_from)
 	 WHERE h.customer_id IS NULL OR (h.cluster, h.label) IS DISTINCT FROM (o.cluster, o.label)
-		OR h.valid_to IS DISTINCT FROM (SELECT assigned_at FROM r))
+		OR h.valid_to IS DISTINCT FROM (SELECT t FROM times))
 UNION ALL
 SELECT 'history: an open row that stays open keeps its start',
 	(SELECT count(*) FROM open_before o JOIN rules.history h USING (customer_id, valid_from)
@@ -209,10 +228,15 @@ SELECT 'history: one open row per customer now assigned (a segment, or none afte
 						OR n.customer_id IN (SELECT customer_id FROM rules.history)) n USING (customer_id)
 	 WHERE (h.cluster, h.label) IS DISTINCT FROM (n.cluster, n.label) OR h.customer_id IS NULL OR n.customer_id IS NULL)
 UNION ALL
-SELECT 'history: a row this refresh opens starts when the refresh assigned',
+SELECT 'history: a row this refresh opens starts at its as_of, and records when the refresh assigned',
 	(SELECT count(*) FROM rules.history h WHERE h.valid_to IS NULL
 		AND NOT EXISTS (SELECT FROM open_before o WHERE o.customer_id = h.customer_id AND o.valid_from = h.valid_from)
-		AND h.valid_from IS DISTINCT FROM (SELECT assigned_at FROM r))
+		AND (h.valid_from, h.recorded_at) IS DISTINCT FROM ((SELECT t FROM times), (SELECT assigned_at FROM r)))
+UNION ALL
+SELECT 'history: no row ends before it starts, and the rows of a customer do not overlap',
+	(SELECT count(*) FROM (SELECT h.valid_from, h.valid_to, lead(h.valid_from) OVER w AS next_from
+						   FROM rules.history h WINDOW w AS (PARTITION BY h.customer_id ORDER BY h.valid_from)) AS h
+	 WHERE h.valid_to <= h.valid_from OR (h.next_from IS NOT NULL AND (h.valid_to IS NULL OR h.valid_to > h.next_from)))
 UNION ALL
 SELECT 'registry: assigned_at moves at every refresh',
 	(SELECT count(*) FROM r, b WHERE r.assigned_at <= b.assigned_at)
@@ -289,13 +313,14 @@ SELECT segment.refresh_segmentation('rules');
 SELECT * FROM rules_step(true);
 SELECT * FROM rules_changes();
 
--- trim_history deletes exactly the closed rows that ended before now() minus
--- the interval, and only those
+-- trim_history deletes exactly the closed rows that ended more than the
+-- interval before the last as_of (the data's time), and only those
 CREATE TABLE rules_history_before_trim AS SELECT * FROM rules.history;
-SELECT segment.trim_history('rules', '0 seconds') = (SELECT count(*) FROM rules_history_before_trim WHERE valid_to < now()) AS trimmed_the_closed_rows,
-	(SELECT count(*) FROM rules_history_before_trim WHERE valid_to IS NOT NULL) > 0 AS there_were_some;
+SELECT segment.trim_history('rules', '0 seconds') = (SELECT count(*) FROM rules_history_before_trim
+		WHERE valid_to < (SELECT as_of FROM rules.model)::timestamptz) AS trimmed_the_closed_rows,
+	(SELECT count(*) FROM rules_history_before_trim WHERE valid_to < (SELECT as_of FROM rules.model)::timestamptz) > 0 AS there_were_some;
 SELECT (SELECT count(*) FROM rules.history WHERE valid_to IS NOT NULL) AS closed_rows_left,
-	(SELECT count(*) FROM rules.history h FULL JOIN (SELECT * FROM rules_history_before_trim WHERE valid_to IS NULL) b
+	(SELECT count(*) FROM (SELECT * FROM rules.history WHERE valid_to IS NULL) h FULL JOIN (SELECT * FROM rules_history_before_trim WHERE valid_to IS NULL) b
 		USING (customer_id, valid_from) WHERE (h.cluster, h.label, h.valid_to) IS DISTINCT FROM (b.cluster, b.label, b.valid_to)
 			OR h.customer_id IS NULL OR b.customer_id IS NULL) AS open_rows_changed;
 

@@ -5,7 +5,7 @@
 -- its segment; an update that would take a user's object stops instead.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(28);
+SELECT plan(31);
 
 -- Every object of the extension with its definition: functions, tables,
 -- types and their comments, policies, constraints, what pg_dump keeps
@@ -177,8 +177,23 @@ SELECT segment.create_segmentation('upgraded', 'upgrade_invoices', k => 4);
 RESET ROLE;
 CREATE TEMP TABLE rows_0_3 AS SELECT * FROM pg_temp.result_rows();
 CREATE TEMP TABLE assignments_0_3 AS SELECT customer_id, cluster FROM upgraded.assignments;
+-- 0.3 recorded history in the refreshes' wall-clock time: the update moves
+-- it by the last refresh's (wall clock - as_of) and keeps the wall clock
+CREATE TEMP TABLE history_0_3 AS
+SELECT h.customer_id, h.cluster, h.label, h.valid_from - (s.assigned_at - (s.used_as_of AT TIME ZONE s.time_zone)) AS valid_from,
+	h.valid_to - (s.assigned_at - (s.used_as_of AT TIME ZONE s.time_zone)) AS valid_to, h.valid_from AS recorded_at, s.used_as_of
+FROM upgraded.history h, segment.segmentations s WHERE s.name = 'upgraded';
 SELECT lives_ok('ALTER EXTENSION segment UPDATE', 'ALTER EXTENSION segment UPDATE from 0.3 runs with a segmentation');
-SELECT set_eq('SELECT * FROM pg_temp.result_rows()', 'SELECT * FROM rows_0_3', 'every table of the 0.3 segmentation keeps its rows and comments');
+SELECT set_eq('SELECT result_table, relkind, rows FROM pg_temp.result_rows() WHERE result_table <> ''history''',
+	'SELECT result_table, relkind, rows FROM rows_0_3 WHERE result_table <> ''history''',
+	'every table of the 0.3 segmentation but history keeps its rows (comments are 0.4''s)');
+SELECT set_eq('SELECT customer_id, cluster, label, valid_from, valid_to, recorded_at FROM upgraded.history',
+	'SELECT customer_id, cluster, label, valid_from, valid_to, recorded_at FROM history_0_3',
+	'history keeps its rows, moved to the data''s time, with the wall-clock time in recorded_at');
+SELECT ok((SELECT history_as_of FROM segment.segmentations WHERE name = 'upgraded') = (SELECT min(used_as_of) FROM history_0_3)
+		AND (SELECT max(valid_from) FROM upgraded.history) = (SELECT min(used_as_of) FROM history_0_3)::timestamptz,
+	'history runs to the last refresh''s as_of');
+SELECT throws_ok('DROP EXTENSION segment', '2BP01', NULL, 'the updated segmentation''s tables keep DROP EXTENSION from discarding it');
 SET ROLE regress_segment_upgrade_owner;
 SELECT segment.refresh_segmentation('upgraded');
 RESET ROLE;

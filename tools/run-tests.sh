@@ -58,6 +58,15 @@ if ! grep -q '^ok [0-9]* - every step ran' results/dump.log; then
 	tap_failed=$((tap_failed + 1))	# the script stopped early
 fi
 
+# A segmentation's whole life replicates to a subscriber cluster (logical
+# replication; needs wal_level = logical, set by tools/test.sh)
+test/replication/subscriber.sh 2>&1 | tee results/replication.log
+tap_passed=$((tap_passed + $(grep -c '^ok ' results/replication.log || true)))
+tap_failed=$((tap_failed + $(grep -c '^not ok ' results/replication.log || true)))
+if ! grep -q '^ok [0-9]* - every step ran' results/replication.log; then
+	tap_failed=$((tap_failed + 1))	# the script stopped early
+fi
+
 # No backend may have died during the run: look in the cluster's log
 crashes=0
 log=$(pg_lsclusters -h 2>/dev/null | awk -v port="$PGPORT" '$3 == port { print $7 }')

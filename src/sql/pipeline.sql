@@ -473,14 +473,17 @@ BEGIN
 	END IF;
 
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
-	-- beyond that (or beyond the rows the model was fitted on) for a seeded
-	-- sample of that many (ids match the assignments query's row_id)
+	-- beyond that (or beyond the rows that fit maintenance_work_mem, as
+	-- the fit counts them) for a sample of that many drawn by customer id,
+	-- the same customers at every refresh of either kind (ids match the
+	-- assignments query's row_id)
 	silhouette_source := format(
 		'SELECT id, vec, segment.kmeans_assign(vec, model) FROM ('
 		'SELECT row_number() OVER (ORDER BY f.customer_id) AS id, segment.scale(%2$s, r.model_scaler) AS vec, '
 		'r.model, md5(f.customer_id::text) AS draw FROM %1$I.features f, %3$s r WHERE %5$s) AS c '
-		'ORDER BY draw LIMIT least(segment.silhouette_limit(), '
-		'(SELECT fitted_rows FROM segment.segmentations WHERE name = %4$L))', segmentation, vector, registry, segmentation, clustered);
+		'ORDER BY draw LIMIT (SELECT least(segment.silhouette_limit(), '
+		'floor(pg_size_bytes(current_setting(''maintenance_work_mem'')) / (32.0 * array_length((s.model_scaler).mean, 1) + 512))::bigint) '
+		'FROM segment.segmentations s WHERE s.name = %4$L)', segmentation, vector, registry, segmentation, clustered);
 	IF result_table = 'assignments' THEN
 		RETURN format($sql$
 		WITH r AS MATERIALIZED %2$s,
@@ -514,13 +517,20 @@ BEGIN
 				avg(m.r_score)::double precision AS r_score_mean, avg(m.f_score)::double precision AS f_score_mean,
 				avg(m.m_score)::double precision AS m_score_mean
 			  FROM m CROSS JOIN r GROUP BY m.cluster),
-		-- the named group of the segment's mean scores, rounded half up
-		g AS (SELECT p.*, p.revenue / nullif(sum(p.revenue) OVER (), 0) AS revenue_share,
+		-- the share of the takings: of the revenue of the segments that bring
+		-- some (a segment of net returns has a negative share, the part it
+		-- gives back, and no other share grows beyond 1 for it); the named
+		-- group of the segment's mean scores, rounded half up
+		g AS (SELECT p.*, p.revenue / nullif(sum(p.revenue) FILTER (WHERE p.revenue > 0) OVER (), 0) AS revenue_share,
 				segment.rfm_segment(floor(p.r_score_mean + 0.5)::integer, floor(p.f_score_mean + 0.5)::integer) AS rfm_segment
 			  FROM p)
-		SELECT g.*, segment.rfm_action(g.rfm_segment, floor(g.m_score_mean + 0.5)::integer) AS action
+		-- a segment whose returns exceed its purchases needs its returns
+		-- looked at before any campaign
+		SELECT g.*, CASE WHEN g.revenue < 0 THEN %6$L
+			ELSE segment.rfm_action(g.rfm_segment, floor(g.m_score_mean + 0.5)::integer) END AS action
 		FROM g $sql$,
-		segmentation, registry, vector, vector_values, profile_columns);
+		segmentation, registry, vector, vector_values, profile_columns,
+		'look into their returns (products, descriptions, fraud) before marketing to them: they return more than they buy');
 	END IF;
 
 	IF result_table = 'elbow' THEN
@@ -588,7 +598,8 @@ BEGIN
 	-- the shape of history (its rows are kept by segment.record_history)
 	IF result_table = 'history' THEN
 		RETURN format($sql$
-		SELECT a.customer_id, a.cluster, p.label, NULL::timestamptz AS valid_from, NULL::timestamptz AS valid_to
+		SELECT a.customer_id, a.cluster, p.label, NULL::timestamptz AS valid_from, NULL::timestamptz AS valid_to,
+			NULL::timestamptz AS recorded_at
 		FROM %1$I.assignments a JOIN %1$I.profiles p USING (cluster) $sql$, segmentation);
 	END IF;
 
@@ -631,12 +642,12 @@ BEGIN
 			('profiles', 'customers', 'customers in the segment'),
 			('profiles', 'share', 'share of the clustered customers in the segment'),
 			('profiles', 'revenue', 'sum of total_amount (net of returns) of the segment''s customers, in the currency of the prices'),
-			('profiles', 'revenue_share', 'share of the revenue of all clustered customers (the shares add up to 1; NULL when that revenue is 0)'),
+			('profiles', 'revenue_share', 'share of the takings: the revenue over that of the segments with a positive revenue (their shares add up to 1; a segment of net returns has a negative share; NULL when no segment has a positive revenue)'),
 			('profiles', 'r_score_mean', 'mean recency score (1..5) of the segment''s customers with a purchase'),
 			('profiles', 'f_score_mean', 'mean frequency score (1..5) of the segment''s customers with a purchase'),
 			('profiles', 'm_score_mean', 'mean monetary score (1..5) of the segment''s customers with a purchase'),
 			('profiles', 'rfm_segment', 'named RFM group of the segment''s mean recency and frequency scores, rounded half up'),
-			('profiles', 'action', 'suggested marketing action for the segment, from its RFM group and spending (rules in the README)'),
+			('profiles', 'action', 'suggested marketing action for the segment, from its RFM group and spending; for a segment of net returns, to look into the returns (rules in the README)'),
 			('elbow', NULL, 'one row per candidate number of segments: inertia and scores; is_chosen marks the k of the model'),
 			('elbow', 'k', 'number of segments'),
 			('elbow', 'inertia', 'k-means inertia (sum of squared distances to the centres)'),
@@ -691,8 +702,9 @@ BEGIN
 			('history', 'customer_id', 'the customer'),
 			('history', 'cluster', 'segment number; NULL for a stretch in which the customer was not clustered'),
 			('history', 'label', 'readable name of the segment (the current name for the open row)'),
-			('history', 'valid_from', 'when the customer entered the segment'),
-			('history', 'valid_to', 'when the customer left it; NULL for the current segment')
+			('history', 'valid_from', 'when the customer entered the segment, in the data''s time: the as_of of the refresh that saw it'),
+			('history', 'valid_to', 'when the customer left it, in the data''s time; NULL for the current segment'),
+			('history', 'recorded_at', 'when the refresh that opened the row ran (the clock on the wall)')
 		) AS c (result_table, column_name, text)
 	LOOP
 		IF comment.column_name IS NULL THEN
@@ -748,6 +760,41 @@ $function$;
 COMMENT ON FUNCTION segment.set_replica_identity(text, text, text) IS
 	'gives a table of a segmentation its unique key (or the whole row) as replica identity, unless its owner gave it one';
 
+-- Convert a column of a segmentation's table to the type its query gives
+-- now, keeping the rows (ALTER COLUMN ... TYPE, which rebuilds its unique
+-- key); what stops it (a value that does not convert, a view over the
+-- column) is raised as 42804 naming the column, both types and the fix
+CREATE OR REPLACE FUNCTION segment.convert_segmentation_column(segmentation text, result_table text, column_name name,
+		table_type text, query_type text)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	reason text;
+	reason_detail text;
+	reason_code text;
+BEGIN
+	EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I TYPE %s USING %I::%s',
+		segmentation, result_table, column_name, query_type, column_name, query_type);
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT, reason_detail = PG_EXCEPTION_DETAIL, reason_code = RETURNED_SQLSTATE;
+	IF reason_code IN ('57014', '40P01', '55P03', '53200') THEN
+		RAISE;	-- a cancel, a deadlock, a lock or memory: not the column's fault
+	END IF;
+	RAISE EXCEPTION USING ERRCODE = '42804',
+		MESSAGE = format('cannot convert column %I of %I.%I from %s to %s, the type it has in the source now',
+			column_name, segmentation, result_table, table_type, query_type),
+		DETAIL = reason || coalesce(': ' || nullif(reason_detail, ''), '.'),
+		HINT = CASE reason_code
+			WHEN '0A000' THEN 'Drop the views or rules over that column, refresh, then create them again.'
+			ELSE format('Convert the customer ids of the source to values of type %s, or drop the segmentation and create it again (its history restarts).',
+				query_type) END;
+END
+$function$;
+COMMENT ON FUNCTION segment.convert_segmentation_column(text, text, name, text, text) IS
+	'converts a column of a segmentation''s table to the type its query gives now, keeping the rows';
+
 -- Create the tables of a registered segmentation that are missing, empty,
 -- with their unique keys and comments, and add the columns a table lacks
 -- (a segmentation made by an earlier version); returns the tables created
@@ -761,6 +808,7 @@ DECLARE
 	result_table text;
 	unique_key text;
 	missing record;
+	retyped record;
 	privilege record;
 	changed boolean := false;
 BEGIN
@@ -792,6 +840,20 @@ BEGIN
 		IF EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = schema AND c.relname = result_table || '_key') THEN
 			PERFORM segment.set_replica_identity(segmentation, result_table, unique_key);
 		END IF;
+		-- the columns whose type the source changed (a customer id widened
+		-- from integer to bigint, made text): converted in place, rows kept
+		FOR retyped IN
+			SELECT q.column_name, q.column_type, format_type(a.atttypid, a.atttypmod) AS table_type
+			FROM segment.query_columns(segment.segmentation_query(segmentation, result_table)) AS q
+			JOIN pg_attribute a ON a.attrelid = format('%I.%I', segmentation, result_table)::regclass
+				AND a.attname = q.column_name AND NOT a.attisdropped
+			WHERE format_type(a.atttypid, a.atttypmod) <> q.column_type
+			ORDER BY q.ordinal
+		LOOP
+			PERFORM segment.convert_segmentation_column(segmentation, result_table, retyped.column_name,
+				retyped.table_type, retyped.column_type);
+			changed := true;
+		END LOOP;
 		-- the columns the query gives and the table lacks
 		FOR missing IN
 			SELECT q.column_name, q.column_type FROM segment.query_columns(segment.segmentation_query(segmentation, result_table)) AS q
@@ -1130,42 +1192,78 @@ $function$;
 COMMENT ON FUNCTION segment.fit_segmentation(text) IS
 	'fits a segmentation anew from its features, warm-started from its previous model';
 
--- Keep history up to date with the assignments just made, at time at: the
--- open row of a customer whose segment changed is closed and a new one
--- opened (with cluster NULL for a customer no longer clustered).  A refit
--- that lowers k renumbers segments (segmentations.renumbering maps each
--- previous number to the new one): a row stays open only when its segment
--- keeps its customer and its number, so history replays every refresh's
--- assignments.  The open rows carry the segments' current labels.
-CREATE OR REPLACE FUNCTION segment.record_history(segmentation text, at timestamptz)
+-- Keep history up to date with the assignments just made, at time at (the
+-- data's time: the refresh's as_of): the open row of a customer whose
+-- segment changed is closed and a new one opened (with cluster NULL for a
+-- customer no longer clustered).  A refit that lowers k renumbers segments
+-- (segmentations.renumbering maps each previous number to the new one): a
+-- row stays open only when its segment keeps its customer and its number,
+-- so history replays every refresh's assignments.  A refresh at the same
+-- time as the last one (same_time) corrects what that one recorded: the rows
+-- it opened for customers that moved again are taken back and their previous
+-- rows reopened first, so that no stretch of time is empty.  The open rows
+-- carry the segments' current labels.
+CREATE OR REPLACE FUNCTION segment.record_history(segmentation text, at timestamptz, recorded_at timestamptz,
+		same_time boolean)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 DECLARE
 	renumbering integer[] := (SELECT s.renumbering FROM segment.segmentations s WHERE s.name = segmentation);
+	-- an open row h whose customer's segment (or number) is no longer its own
+	moved text := format($sql$ NOT EXISTS (
+			SELECT FROM %1$I.assignments a WHERE a.customer_id = h.customer_id AND a.cluster IS NOT DISTINCT FROM h.cluster
+				AND ($2 IS NULL OR h.cluster IS NULL OR $2[h.cluster] IS NOT DISTINCT FROM h.cluster)) $sql$, segmentation);
 BEGIN
+	IF same_time THEN
+		EXECUTE format($sql$
+			WITH taken_back AS (
+				DELETE FROM %1$I.history h WHERE h.valid_from = $1 AND h.valid_to IS NULL AND %2$s
+				RETURNING h.customer_id)
+			UPDATE %1$I.history h SET valid_to = NULL
+			FROM taken_back t WHERE h.customer_id = t.customer_id AND h.valid_to = $1 $sql$,
+			segmentation, moved) USING at, renumbering;
+	END IF;
 	EXECUTE format($sql$
 		UPDATE %1$I.history h SET valid_to = $1
-		WHERE h.valid_to IS NULL AND NOT EXISTS (
-			SELECT FROM %1$I.assignments a WHERE a.customer_id = h.customer_id AND a.cluster IS NOT DISTINCT FROM h.cluster
-				AND ($2 IS NULL OR h.cluster IS NULL OR $2[h.cluster] IS NOT DISTINCT FROM h.cluster)) $sql$,
-		segmentation) USING at, renumbering;
+		WHERE h.valid_to IS NULL AND %2$s $sql$,
+		segmentation, moved) USING at, renumbering;
 	EXECUTE format($sql$
-		INSERT INTO %1$I.history (customer_id, cluster, label, valid_from, valid_to)
-		SELECT a.customer_id, a.cluster, p.label, $1, NULL
+		INSERT INTO %1$I.history (customer_id, cluster, label, valid_from, valid_to, recorded_at)
+		SELECT a.customer_id, a.cluster, p.label, $1, NULL, $2
 		FROM %1$I.assignments a LEFT JOIN %1$I.profiles p USING (cluster)
 		WHERE NOT EXISTS (SELECT FROM %1$I.history h WHERE h.customer_id = a.customer_id AND h.valid_to IS NULL)
 			AND (a.cluster IS NOT NULL OR EXISTS (SELECT FROM %1$I.history h WHERE h.customer_id = a.customer_id)) $sql$,
-		segmentation) USING at;
+		segmentation) USING at, recorded_at;
 	EXECUTE format($sql$
 		UPDATE %1$I.history h SET label = p.label
 		FROM %1$I.profiles p WHERE h.valid_to IS NULL AND h.cluster = p.cluster AND h.label IS DISTINCT FROM p.label $sql$,
 		segmentation);
 END
 $function$;
-COMMENT ON FUNCTION segment.record_history(text, timestamptz) IS
+COMMENT ON FUNCTION segment.record_history(text, timestamptz, timestamptz, boolean) IS
 	'closes and opens the history rows of the customers whose segment changed';
+
+-- Raise 22023 when as_of is before the time history runs to (history is in
+-- the data's time: it cannot record the past after the present)
+CREATE OR REPLACE FUNCTION segment.check_history_time(segmentation text, as_of timestamp, history_as_of timestamp)
+	RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	IF as_of < history_as_of THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('as_of %s is before the history of segmentation "%s", which runs to %s',
+				as_of, segmentation, history_as_of),
+			DETAIL = 'History records each refresh at its as_of, the data''s time, and does not go back.',
+			HINT = format('Create another segmentation with as_of => %L to see the segments of that time.', as_of);
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_history_time(text, timestamp, timestamp) IS
+	'raises 22023 when as_of is before the time the history of a segmentation runs to';
 
 -- Raise 42501 unless the current role may change segmentation name, whose
 -- owner is owner_role: it is that role, a member with its privileges, or a
@@ -1307,6 +1405,7 @@ DECLARE
 	caller_work_mem text := current_setting('work_mem');
 	caller_gather_workers text := current_setting('max_parallel_workers_per_gather');
 	nothing_bought boolean;
+	same_time boolean;
 BEGIN
 	PERFORM segment.check_running_as_owner(segmentation, 'segment.refresh_segmentation_as_owner');
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
@@ -1368,14 +1467,22 @@ BEGIN
 	ELSE
 		r.used_as_of := r.as_of;
 	END IF;
+	-- history is kept in the data's time, which does not run back: an as_of
+	-- before the latest time of the history is refused, and a latest line
+	-- deleted since the last refresh leaves the history's clock where it was
+	PERFORM segment.check_history_time(segmentation, r.as_of, r.history_as_of);
+	same_time := r.history_as_of IS NOT NULL AND r.used_as_of <= r.history_as_of;
+	r.history_as_of := greatest(r.used_as_of, r.history_as_of);
 	-- the owner of the schema owns the segmentation (ownership may have moved)
 	UPDATE segment.segmentations s
-	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of,
+	SET source = r.source, source_name = r.source_name, used_as_of = r.used_as_of, history_as_of = r.history_as_of,
 		owner = segment.segmentation_owner(s.schema, s.owner)::regrole
 	WHERE s.name = segmentation;
 	-- a new segmentation gets its tables; one made by an earlier version
 	-- the tables and columns it lacks
 	PERFORM segment.complete_segmentation_tables(segmentation);
+	-- DROP EXTENSION refuses while the segmentation's tables live
+	PERFORM segment.depend_segmentation_on_extension(segmentation);
 	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
 	EXECUTE format('DROP TABLE %s', customers);
 
@@ -1394,7 +1501,7 @@ BEGIN
 	PERFORM segment.refresh_segmentation_table(segmentation, t.result_table)
 	FROM segment.segmentation_tables() AS t
 	WHERE t.result_table NOT IN ('features', 'history') AND (refit OR t.result_table <> 'elbow');
-	PERFORM segment.record_history(segmentation, refreshed_at);
+	PERFORM segment.record_history(segmentation, r.history_as_of AT TIME ZONE r.time_zone, refreshed_at, same_time);
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation_as_owner(text, boolean) IS
@@ -1408,7 +1515,7 @@ CREATE OR REPLACE FUNCTION segment.raise_schema_exists(segmentation text)
 	AS $function$
 BEGIN
 	RAISE EXCEPTION USING ERRCODE = '42P06', MESSAGE = format('schema "%s" already exists', segmentation),
-		HINT = 'A segmentation creates a schema of its name: choose another name or drop that schema.';
+		HINT = 'A segmentation creates a schema of its name (or takes back one of yours that holds a segmentation''s history): choose another name or drop that schema.';
 END
 $function$;
 COMMENT ON FUNCTION segment.raise_schema_exists(text) IS 'raises the error of a segmentation name taken by a schema';
@@ -1425,6 +1532,27 @@ END
 $function$;
 COMMENT ON FUNCTION segment.raise_segmentation_exists(text) IS 'raises the error of a segmentation name already registered';
 
+-- Forget the registry row of segmentation name when nobody can own it any
+-- more: its schema is gone and so is the role that owned it (DROP OWNED BY,
+-- then DROP ROLE), so that its name is free again.  The only function that
+-- runs with the extension owner's rights: it deletes nothing else, and no
+-- one could have read or refreshed that row.
+CREATE OR REPLACE FUNCTION segment.forget_orphaned_segmentation(name text)
+	RETURNS boolean
+	LANGUAGE sql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH forgotten AS (
+		DELETE FROM segment.segmentations s
+		WHERE s.name = forget_orphaned_segmentation.name
+			AND NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = s.schema)
+			AND NOT EXISTS (SELECT FROM pg_authid a WHERE a.oid = s.owner)
+		RETURNING 1)
+	SELECT EXISTS (SELECT FROM forgotten)
+	$$;
+COMMENT ON FUNCTION segment.forget_orphaned_segmentation(text) IS
+	'deletes the registry row of a segmentation whose schema and owning role were both dropped; returns whether it did';
+
 -- create_segmentation: create the schema, register, create the tables, and fit
 CREATE OR REPLACE FUNCTION segment.create_segmentation(name text, source regclass, k integer DEFAULT NULL,
 		customer_column name DEFAULT 'customer_id', invoice_column name DEFAULT 'invoice_no',
@@ -1437,6 +1565,8 @@ CREATE OR REPLACE FUNCTION segment.create_segmentation(name text, source regclas
 	AS $function$
 DECLARE
 	segmentation text := create_segmentation.name;
+	taken_back regnamespace;
+	history_runs_to timestamp;
 BEGIN
 	PERFORM segment.check_segmentation_name(segmentation);
 	PERFORM segment.check_source(source);
@@ -1473,31 +1603,51 @@ BEGIN
 	-- one creation of a name at a time: a second session waits here, then
 	-- sees the first one's schema
 	PERFORM pg_advisory_xact_lock(hashtext('segment.create_segmentation'), hashtext(segmentation));
-	IF EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = segmentation) THEN
+	-- a schema of the caller's that holds a segmentation's history and has
+	-- no registry row (restored from a one-schema dump, pg_dump -n) is
+	-- taken back, its tables and history kept and continued
+	SELECT n.oid INTO taken_back FROM pg_namespace n
+	WHERE n.nspname = segmentation AND pg_has_role(n.nspowner, 'USAGE')
+		AND EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'history' AND c.relkind = 'r')
+		AND NOT EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation);
+	IF taken_back IS NULL AND EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = segmentation) THEN
 		PERFORM segment.raise_schema_exists(segmentation);
+	END IF;
+	IF segment.forget_orphaned_segmentation(segmentation) THEN
+		RAISE NOTICE USING
+			MESSAGE = format('the record of segmentation "%s", whose schema and owner were dropped, is forgotten', segmentation);
 	END IF;
 	IF EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation) THEN
 		PERFORM segment.raise_segmentation_exists(segmentation);
 	END IF;
 
-	-- the schema first: the registry's row-level security admits a row only
-	-- for a schema of the caller's
-	BEGIN
-		EXECUTE format('CREATE SCHEMA %I', segmentation);
-	EXCEPTION WHEN unique_violation OR duplicate_schema THEN
-		PERFORM segment.raise_schema_exists(segmentation);
-	END;
-	EXECUTE format('COMMENT ON SCHEMA %I IS %L', segmentation,
-		format('segmentation %s of %s, made by segment.create_segmentation', segmentation, source));
+	IF taken_back IS NOT NULL THEN
+		EXECUTE format('SELECT max(greatest(h.valid_from, h.valid_to)) AT TIME ZONE %L FROM %I.history h',
+			current_setting('TimeZone'), segmentation) INTO history_runs_to;
+		PERFORM segment.check_history_time(segmentation, as_of, history_runs_to);
+		RAISE NOTICE USING
+			MESSAGE = format('segmentation "%s" takes back the tables of schema "%s"', segmentation, segmentation),
+			DETAIL = 'Their rows are refreshed and history goes on from its last row; labels given with segment.set_label are not kept.';
+	ELSE
+		-- the schema first: the registry's row-level security admits a row only
+		-- for a schema of the caller's
+		BEGIN
+			EXECUTE format('CREATE SCHEMA %I', segmentation);
+		EXCEPTION WHEN unique_violation OR duplicate_schema THEN
+			PERFORM segment.raise_schema_exists(segmentation);
+		END;
+		EXECUTE format('COMMENT ON SCHEMA %I IS %L', segmentation,
+			format('segmentation %s of %s, made by segment.create_segmentation', segmentation, source));
+	END IF;
 	BEGIN
 		INSERT INTO segment.segmentations (name, schema, source, source_name, k, customer_column, invoice_column, time_column,
-			quantity_column, price_column, country_column, as_of, seed, time_zone, features, recipe)
+			quantity_column, price_column, country_column, as_of, seed, time_zone, features, recipe, history_as_of)
 		VALUES (segmentation, to_regnamespace(quote_ident(segmentation)), source,
 			(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			 WHERE c.oid = source),
 			k, customer_column, invoice_column, time_column,
 			quantity_column, price_column, country_column, as_of, seed, current_setting('TimeZone'),
-			segment.segmentation_features(recipe, country_column IS NOT NULL), recipe);
+			segment.segmentation_features(recipe, country_column IS NOT NULL), recipe, history_runs_to);
 	EXCEPTION WHEN unique_violation THEN
 		-- a row of another role's, hidden by row-level security
 		PERFORM segment.raise_segmentation_exists(segmentation);
@@ -1523,6 +1673,8 @@ CREATE OR REPLACE FUNCTION segment.alter_segmentation(name text, k integer DEFAU
 DECLARE
 	segmentation text := alter_segmentation.name;
 	r segment.segmentations;
+	ids_type text;
+	column_type text;
 BEGIN
 	IF segmentation IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be NULL';
@@ -1533,6 +1685,7 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('k must be at least 2, not %s', alter_segmentation.k);
 	END IF;
 	PERFORM segment.check_as_of(alter_segmentation.as_of);
+	PERFORM segment.check_history_time(segmentation, alter_segmentation.as_of, r.history_as_of);
 	IF alter_segmentation.recipe IS NOT NULL THEN
 		PERFORM segment.check_recipe(alter_segmentation.recipe);
 	END IF;
@@ -1559,6 +1712,27 @@ BEGIN
 	r.source := coalesce((SELECT c.oid FROM pg_class c WHERE c.oid = r.source), to_regclass(r.source_name));
 	IF r.source IS NOT NULL THEN
 		PERFORM segment.check_source_columns(r);
+	END IF;
+	-- a customer column of another type: the next refresh converts the ids
+	-- the tables hold (history, labels kept), so there must be a cast
+	IF alter_segmentation.customer_column IS NOT NULL AND r.source IS NOT NULL THEN
+		SELECT format_type(a.atttypid, a.atttypmod) INTO ids_type
+		FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'customer_id' AND NOT a.attisdropped
+		WHERE c.relnamespace = r.schema AND c.relname = 'history';
+		SELECT format_type(a.atttypid, a.atttypmod) INTO column_type
+		FROM pg_attribute a WHERE a.attrelid = r.source AND a.attname = r.customer_column AND NOT a.attisdropped;
+		IF ids_type <> column_type THEN
+			BEGIN
+				EXECUTE format('SELECT NULL::%s::%s', ids_type, column_type);
+			EXCEPTION WHEN cannot_coerce THEN
+				RAISE EXCEPTION USING ERRCODE = '42804',
+					MESSAGE = format('cannot use column %I of type %s as the customer column of segmentation "%s"',
+						r.customer_column, column_type, segmentation),
+					DETAIL = format('Its tables hold customer ids of type %s, and there is no cast from %s to %s.',
+						ids_type, ids_type, column_type),
+					HINT = 'Give the source a column of the same ids, or drop the segmentation and create it again on this column (its history restarts).';
+			END;
+		END IF;
 	END IF;
 	UPDATE segment.segmentations s
 	SET k = r.k, customer_column = r.customer_column, invoice_column = r.invoice_column,
@@ -1731,8 +1905,9 @@ $function$;
 COMMENT ON FUNCTION segment.set_label(text, integer, text) IS
 	'names a segment (NULL restores the automatic name); the name follows the segment through refreshes';
 
--- trim_history: delete the closed history rows that ended before now() -
--- older_than; returns how many
+-- trim_history: delete the closed history rows that ended more than
+-- older_than before the time history runs to (the last refresh's as_of, the
+-- data's time in which history is kept); returns how many
 CREATE OR REPLACE FUNCTION segment.trim_history(name text, older_than interval)
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
@@ -1757,9 +1932,9 @@ BEGIN
 	-- as the segmentation's owner, security-restricted
 	owner_role := segment.segmentation_owner(r.schema, r.owner);
 	RETURN segment.execute_as_owner(segmentation, owner_role::regrole,
-		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < now() - %L::interval RETURNING 1) SELECT count(*) FROM gone',
-			segmentation, older_than))::bigint;
+		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < %L::timestamptz - %L::interval RETURNING 1) SELECT count(*) FROM gone',
+			segmentation, coalesce(r.history_as_of AT TIME ZONE r.time_zone, now()), older_than))::bigint;
 END
 $function$;
 COMMENT ON FUNCTION segment.trim_history(text, interval) IS
-	'deletes the closed history rows that ended before now() - older_than; returns how many';
+	'deletes the closed history rows that ended more than older_than before the last refresh''s as_of; returns how many';

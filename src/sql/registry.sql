@@ -40,7 +40,8 @@ CREATE TABLE segment.segmentations (
 	fit_fingerprint numeric,
 	recipe text NOT NULL DEFAULT 'rfm',
 	categories text[],
-	model_recipe text
+	model_recipe text,
+	history_as_of timestamp
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
@@ -77,6 +78,7 @@ COMMENT ON COLUMN segment.segmentations.renumbering IS 'the new number of each p
 COMMENT ON COLUMN segment.segmentations.fit_fingerprint IS 'a sum of hashes of the vectors of the last fit: a source unchanged since keeps its model';
 COMMENT ON COLUMN segment.segmentations.recipe IS 'the clustering features: rfm (transformed recency, frequency and spending, a domestic flag) or notebook (the seed notebook''s raw features and one-hot countries)';
 COMMENT ON COLUMN segment.segmentations.categories IS 'the countries of the one-hot encoding of the notebook recipe, as of the last fit; NULL for the rfm recipe';
+COMMENT ON COLUMN segment.segmentations.history_as_of IS 'the data''s time history runs to: the latest as_of of the refreshes (it does not go back when the latest line is deleted)';
 COMMENT ON COLUMN segment.segmentations.model_recipe IS 'the recipe the model was fitted with: an assign-only refresh needs the same recipe';
 
 CREATE TABLE segment.segmentation_scores (

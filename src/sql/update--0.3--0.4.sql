@@ -10,3 +10,10 @@
 -- own code could undo: its replacement, segment.execute_as_owner, runs the
 -- owner's work security-restricted.
 DROP FUNCTION segment.become_owner(text, oid);
+
+-- History is kept in the data's time (the refreshes' as_of), the clock on
+-- the wall beside it: the registry records the time history runs to, and
+-- record_history takes both times
+ALTER TABLE segment.segmentations ADD COLUMN history_as_of timestamp;
+COMMENT ON COLUMN segment.segmentations.history_as_of IS 'the data''s time history runs to: the latest as_of of the refreshes (it does not go back when the latest line is deleted)';
+DROP FUNCTION segment.record_history(text, timestamptz);
