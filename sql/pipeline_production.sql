@@ -138,6 +138,16 @@ SELECT format('REVOKE CREATE ON DATABASE %I FROM regress_segment_leaver', curren
 DROP OWNED BY regress_segment_leaver;
 DROP ROLE regress_segment_leaver;
 SELECT count(*) AS orphaned_rows FROM segment.segmentations WHERE name = 'left_behind';
+-- (the one SECURITY DEFINER function forgets nothing that lives: a role
+-- with no rights on it calls it on a live segmentation)
+SELECT segment.create_segmentation('left_alive', 'left_behind_lines', k => 3);
+CREATE ROLE regress_segment_forgetter;
+SET ROLE regress_segment_forgetter;
+SELECT segment.forget_orphaned_segmentation('left_alive') AS forgot_a_live_one;
+RESET ROLE;
+DROP ROLE regress_segment_forgetter;
+SELECT count(*) AS live_one_kept FROM segment.segmentations WHERE name = 'left_alive';
+SELECT segment.drop_segmentation('left_alive');
 SELECT segment.create_segmentation('left_behind', 'left_behind_lines', k => 3);
 SELECT owner = current_user::regrole AS mine_now, (SELECT count(*) FROM left_behind.assignments) AS customers
 FROM segment.segmentations WHERE name = 'left_behind';

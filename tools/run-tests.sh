@@ -58,6 +58,15 @@ if ! grep -q '^ok [0-9]* - every step ran' results/dump.log; then
 	tap_failed=$((tap_failed + 1))	# the script stopped early
 fi
 
+# The database's owner, not a superuser, dumps and restores its
+# segmentations; a one-schema dump is taken back
+test/dump/owner_dump.sh 2>&1 | tee results/owner_dump.log
+tap_passed=$((tap_passed + $(grep -c '^ok ' results/owner_dump.log || true)))
+tap_failed=$((tap_failed + $(grep -c '^not ok ' results/owner_dump.log || true)))
+if ! grep -q '^ok [0-9]* - every step ran' results/owner_dump.log; then
+	tap_failed=$((tap_failed + 1))	# the script stopped early
+fi
+
 # A segmentation's whole life replicates to a subscriber cluster (logical
 # replication; needs wal_level = logical, set by tools/test.sh)
 test/replication/subscriber.sh 2>&1 | tee results/replication.log

@@ -1249,7 +1249,7 @@ COMMENT ON FUNCTION segment.record_history(text, timestamptz, timestamptz, boole
 -- the data's time: it cannot record the past after the present)
 CREATE OR REPLACE FUNCTION segment.check_history_time(segmentation text, as_of timestamp, history_as_of timestamp)
 	RETURNS void
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $function$
 BEGIN
