@@ -29,6 +29,8 @@ SELECT * FROM pg_temp.customer_id_types();
 SELECT (SELECT count(*) FROM typed.history h JOIN typed_history b USING (customer_id, valid_from)
 		WHERE h.cluster IS NOT DISTINCT FROM b.cluster) = (SELECT count(*) FROM typed_history WHERE customer_id <> 12347) AS others_history_kept,
 	(SELECT cluster IS NOT NULL FROM typed.assignments WHERE customer_id = 3000012347) AS wide_id_assigned,
+	(SELECT count(*) FROM typed.history WHERE customer_id = 12347) AS rows_of_the_old_id,
+	(SELECT count(*) FROM typed.history WHERE customer_id = 3000012347 AND valid_to IS NULL) AS open_rows_of_the_new_id,
 	(SELECT label FROM typed.profiles WHERE cluster = 1) AS label_kept;
 -- a uuid column cannot hold the ids the tables have: refused at once
 ALTER TABLE typed_lines ADD COLUMN customer_uuid uuid;
@@ -204,9 +206,32 @@ SELECT (SELECT count(*) FROM taken_back.history h JOIN taken_back_history b USIN
 	(SELECT count(DISTINCT valid_from) FROM taken_back.history) AS times_in_history,
 	(SELECT count(*) FROM taken_back.history h JOIN taken_back.assignments a USING (customer_id)
 	 WHERE h.valid_to IS NULL AND h.cluster IS DISTINCT FROM a.cluster) AS open_rows_not_matching;
--- an existing schema without a segmentation's history is still refused
+-- an existing schema without a segmentation's history is still refused;
+-- so is one with a history table of its own (no segmentation made it), and
+-- a segmentation's schema of a role whose rights the caller lacks
 CREATE SCHEMA not_a_segmentation;
 SELECT error_of($$ SELECT segment.create_segmentation('not_a_segmentation', 'taken_back_lines', k => 3) $$);
-DROP SCHEMA not_a_segmentation;
+CREATE TABLE not_a_segmentation.history (customer_id integer, cluster integer, label text, valid_from timestamptz, valid_to timestamptz);
+CREATE UNIQUE INDEX history_key ON not_a_segmentation.history (customer_id, valid_from);
+INSERT INTO not_a_segmentation.history VALUES (1, 1, 'mine', '2011-01-01', NULL);
+SELECT error_of($$ SELECT segment.create_segmentation('not_a_segmentation', 'taken_back_lines', k => 3) $$);
+SELECT count(*) AS rows_untouched FROM not_a_segmentation.history WHERE valid_to IS NULL AND label = 'mine';
+DROP SCHEMA not_a_segmentation CASCADE;
+CREATE ROLE regress_segment_other_owner;
+GRANT SELECT ON taken_back_lines TO regress_segment_other_owner;
 SELECT segment.drop_segmentation('taken_back');
+SELECT format('GRANT CREATE ON DATABASE %I TO regress_segment_other_owner', current_database()) \gexec
+SET ROLE regress_segment_other_owner;
+SELECT segment.create_segmentation('taken_back', 'taken_back_lines', k => 3);
+DELETE FROM segment.segmentations WHERE name = 'taken_back';
+RESET ROLE;
+CREATE ROLE regress_segment_taker;
+GRANT SELECT ON taken_back_lines TO regress_segment_taker;
+SET ROLE regress_segment_taker;
+SELECT error_of($$ SELECT segment.create_segmentation('taken_back', 'taken_back_lines', k => 3) $$);
+RESET ROLE;
+DROP SCHEMA taken_back CASCADE;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM regress_segment_other_owner', current_database()) \gexec
+DROP OWNED BY regress_segment_other_owner, regress_segment_taker;
+DROP ROLE regress_segment_other_owner, regress_segment_taker;
 DROP VIEW taken_back_lines;

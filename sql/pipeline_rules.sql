@@ -110,13 +110,16 @@ now AS (SELECT a.customer_id, a.cluster FROM rules.assignments a),
 times AS (SELECT (SELECT history_as_of AT TIME ZONE time_zone FROM r) AS t, (SELECT history_as_of AT TIME ZONE time_zone FROM b) AS t_before),
 -- a refresh at the same time as the last corrects it: a row the last one
 -- opened for a customer who moves again is taken back, and the row it
--- closed reopened, before the rules below apply
+-- closed reopened when its number means what the last refresh's numbers
+-- meant (that one had a model to start from and renumbered nothing),
+-- before the rules below apply
 taken_back AS (
 	SELECT o.customer_id FROM rules_before_history o, times
 	WHERE times.t = times.t_before AND o.valid_to IS NULL AND o.valid_from = times.t AND rules_moves(o.customer_id, o.cluster)),
 settled_before AS (
 	SELECT h.customer_id, h.cluster, h.label, h.valid_from,
-		CASE WHEN h.customer_id IN (SELECT customer_id FROM taken_back) AND h.valid_to = (SELECT t FROM times) THEN NULL ELSE h.valid_to END AS valid_to
+		CASE WHEN h.customer_id IN (SELECT customer_id FROM taken_back) AND h.valid_to = (SELECT t FROM times)
+			AND (SELECT b.model IS NOT NULL AND b.renumbering IS NULL FROM b) THEN NULL ELSE h.valid_to END AS valid_to
 	FROM rules_before_history h
 	WHERE NOT (h.customer_id IN (SELECT customer_id FROM taken_back) AND h.valid_to IS NULL)),
 open_before AS (SELECT * FROM settled_before WHERE valid_to IS NULL),

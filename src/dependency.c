@@ -24,6 +24,7 @@
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -46,6 +47,13 @@ depend_on_extension(PG_FUNCTION_ARGS)
 	ObjectAddress dependent;
 	ObjectAddress referenced;
 
+	/*
+	 * Lock both ends first, so that neither is dropped under the new
+	 * pg_depend row (as get_object_address locks what it returns); a
+	 * concurrent DROP EXTENSION waits, then sees the dependency.
+	 */
+	LockDatabaseObject(ExtensionRelationId, extension, 0, AccessShareLock);
+	LockRelationOid(relation, AccessShareLock);
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
 	if (!HeapTupleIsValid(tuple))
 		ereport(ERROR,
@@ -63,6 +71,11 @@ depend_on_extension(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relation))));
+
+	if (get_extension_name(extension) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"segment\" was dropped")));
 
 	ObjectAddressSet(dependent, RelationRelationId, relation);
 	ObjectAddressSet(referenced, ExtensionRelationId, extension);

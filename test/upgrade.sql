@@ -5,7 +5,7 @@
 -- its segment; an update that would take a user's object stops instead.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(31);
+SELECT plan(32);
 
 -- Every object of the extension with its definition: functions, tables,
 -- types and their comments, policies, constraints, what pg_dump keeps
@@ -144,6 +144,9 @@ SELECT is_empty($$SELECT pg_describe_object(classid, objid, objsubid) FROM pg_de
 SELECT is((SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
 		WHERE c.relnamespace = 'upgraded'::regnamespace AND i.indisunique), 10::bigint, 'every table has its unique key');
 SELECT is((SELECT count(*) FROM upgraded.history WHERE valid_to IS NULL), 240::bigint, 'history starts at the update, one open row per customer');
+SELECT ok((SELECT max(greatest(h.valid_from, h.valid_to)) FROM upgraded.history h)
+		= (SELECT history_as_of AT TIME ZONE time_zone FROM segment.segmentations WHERE name = 'upgraded'),
+	'history a 0.2 segmentation starts at the update runs to its as_of, not past it');
 
 CREATE TEMP TABLE assignments_before AS SELECT customer_id, cluster FROM upgraded.assignments;
 CREATE TEMP TABLE scores_after_update AS SELECT customer_id, r_score, f_score, m_score, rfm_score, rfm_segment FROM upgraded.features;
@@ -177,22 +180,21 @@ SELECT segment.create_segmentation('upgraded', 'upgrade_invoices', k => 4);
 RESET ROLE;
 CREATE TEMP TABLE rows_0_3 AS SELECT * FROM pg_temp.result_rows();
 CREATE TEMP TABLE assignments_0_3 AS SELECT customer_id, cluster FROM upgraded.assignments;
--- 0.3 recorded history in the refreshes' wall-clock time: the update moves
--- it by the last refresh's (wall clock - as_of) and keeps the wall clock
+-- 0.3 recorded history in the refreshes' wall-clock time
 CREATE TEMP TABLE history_0_3 AS
-SELECT h.customer_id, h.cluster, h.label, h.valid_from - (s.assigned_at - (s.used_as_of AT TIME ZONE s.time_zone)) AS valid_from,
-	h.valid_to - (s.assigned_at - (s.used_as_of AT TIME ZONE s.time_zone)) AS valid_to, h.valid_from AS recorded_at, s.used_as_of
+SELECT h.customer_id, h.cluster, h.label, h.valid_from, h.valid_to, s.used_as_of
 FROM upgraded.history h, segment.segmentations s WHERE s.name = 'upgraded';
 SELECT lives_ok('ALTER EXTENSION segment UPDATE', 'ALTER EXTENSION segment UPDATE from 0.3 runs with a segmentation');
 SELECT set_eq('SELECT result_table, relkind, rows FROM pg_temp.result_rows() WHERE result_table <> ''history''',
 	'SELECT result_table, relkind, rows FROM rows_0_3 WHERE result_table <> ''history''',
 	'every table of the 0.3 segmentation but history keeps its rows (comments are 0.4''s)');
-SELECT set_eq('SELECT customer_id, cluster, label, valid_from, valid_to, recorded_at FROM upgraded.history',
-	'SELECT customer_id, cluster, label, valid_from, valid_to, recorded_at FROM history_0_3',
-	'history keeps its rows, moved to the data''s time, with the wall-clock time in recorded_at');
+SELECT set_eq('SELECT customer_id, cluster, label, recorded_at, valid_to IS NULL FROM upgraded.history',
+	'SELECT customer_id, cluster, label, valid_from, valid_to IS NULL FROM history_0_3',
+	'history keeps its rows, with their wall-clock time in recorded_at');
 SELECT ok((SELECT history_as_of FROM segment.segmentations WHERE name = 'upgraded') = (SELECT min(used_as_of) FROM history_0_3)
-		AND (SELECT max(valid_from) FROM upgraded.history) = (SELECT min(used_as_of) FROM history_0_3)::timestamptz,
-	'history runs to the last refresh''s as_of');
+		AND (SELECT max(greatest(valid_from, valid_to)) FROM upgraded.history) = (SELECT min(used_as_of) FROM history_0_3)::timestamptz
+		AND NOT EXISTS (SELECT FROM upgraded.history WHERE valid_to <= valid_from),
+	'history moves to the data''s time: it runs to the last refresh''s as_of, and no row ends before it starts');
 SELECT throws_ok('DROP EXTENSION segment', '2BP01', NULL, 'the updated segmentation''s tables keep DROP EXTENSION from discarding it');
 SET ROLE regress_segment_upgrade_owner;
 SELECT segment.refresh_segmentation('upgraded');

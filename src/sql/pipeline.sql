@@ -775,13 +775,18 @@ DECLARE
 	reason_detail text;
 	reason_code text;
 BEGIN
-	EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I TYPE %s USING %I::%s',
-		segmentation, result_table, column_name, query_type, column_name, query_type);
-EXCEPTION WHEN OTHERS THEN
+	-- by the assignment cast where there is one (it refuses what does not
+	-- fit, where an explicit cast would truncate a varchar or round a
+	-- numeric), else by the explicit cast (text to integer)
+	BEGIN
+		EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I TYPE %s', segmentation, result_table, column_name, query_type);
+	EXCEPTION WHEN datatype_mismatch THEN
+		EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN %I TYPE %s USING %I::%s',
+			segmentation, result_table, column_name, query_type, column_name, query_type);
+	END;
+EXCEPTION WHEN feature_not_supported OR cannot_coerce OR datatype_mismatch OR invalid_text_representation
+		OR numeric_value_out_of_range OR string_data_right_truncation OR invalid_parameter_value THEN
 	GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT, reason_detail = PG_EXCEPTION_DETAIL, reason_code = RETURNED_SQLSTATE;
-	IF reason_code IN ('57014', '40P01', '55P03', '53200') THEN
-		RAISE;	-- a cancel, a deadlock, a lock or memory: not the column's fault
-	END IF;
 	RAISE EXCEPTION USING ERRCODE = '42804',
 		MESSAGE = format('cannot convert column %I of %I.%I from %s to %s, the type it has in the source now',
 			column_name, segmentation, result_table, table_type, query_type),
@@ -840,15 +845,14 @@ BEGIN
 		IF EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = schema AND c.relname = result_table || '_key') THEN
 			PERFORM segment.set_replica_identity(segmentation, result_table, unique_key);
 		END IF;
-		-- the columns whose type the source changed (a customer id widened
-		-- from integer to bigint, made text): converted in place, rows kept
+		-- the customer ids, when the source changed their type (widened from
+		-- integer to bigint, made text): converted in place, rows kept
 		FOR retyped IN
 			SELECT q.column_name, q.column_type, format_type(a.atttypid, a.atttypmod) AS table_type
 			FROM segment.query_columns(segment.segmentation_query(segmentation, result_table)) AS q
 			JOIN pg_attribute a ON a.attrelid = format('%I.%I', segmentation, result_table)::regclass
 				AND a.attname = q.column_name AND NOT a.attisdropped
-			WHERE format_type(a.atttypid, a.atttypmod) <> q.column_type
-			ORDER BY q.ordinal
+			WHERE q.column_name = 'customer_id' AND format_type(a.atttypid, a.atttypmod) <> q.column_type
 		LOOP
 			PERFORM segment.convert_segmentation_column(segmentation, result_table, retyped.column_name,
 				retyped.table_type, retyped.column_type);
@@ -1200,11 +1204,13 @@ COMMENT ON FUNCTION segment.fit_segmentation(text) IS
 -- row stays open only when its segment keeps its customer and its number,
 -- so history replays every refresh's assignments.  A refresh at the same
 -- time as the last one (same_time) corrects what that one recorded: the rows
--- it opened for customers that moved again are taken back and their previous
--- rows reopened first, so that no stretch of time is empty.  The open rows
--- carry the segments' current labels.
+-- it opened for customers that moved again are taken back; their previous
+-- rows, closed at that time, are reopened first (reopen) when their numbers
+-- mean what the last refresh's numbers meant (it had a model to start from
+-- and did not renumber), else they stay closed and the new rows start
+-- there.  The open rows carry the segments' current labels.
 CREATE OR REPLACE FUNCTION segment.record_history(segmentation text, at timestamptz, recorded_at timestamptz,
-		same_time boolean)
+		same_time boolean, reopen boolean)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -1222,8 +1228,8 @@ BEGIN
 				DELETE FROM %1$I.history h WHERE h.valid_from = $1 AND h.valid_to IS NULL AND %2$s
 				RETURNING h.customer_id)
 			UPDATE %1$I.history h SET valid_to = NULL
-			FROM taken_back t WHERE h.customer_id = t.customer_id AND h.valid_to = $1 $sql$,
-			segmentation, moved) USING at, renumbering;
+			FROM taken_back t WHERE $3 AND h.customer_id = t.customer_id AND h.valid_to = $1 $sql$,
+			segmentation, moved) USING at, renumbering, reopen;
 	END IF;
 	EXECUTE format($sql$
 		UPDATE %1$I.history h SET valid_to = $1
@@ -1242,7 +1248,7 @@ BEGIN
 		segmentation);
 END
 $function$;
-COMMENT ON FUNCTION segment.record_history(text, timestamptz, timestamptz, boolean) IS
+COMMENT ON FUNCTION segment.record_history(text, timestamptz, timestamptz, boolean, boolean) IS
 	'closes and opens the history rows of the customers whose segment changed';
 
 -- Raise 22023 when as_of is before the time history runs to (history is in
@@ -1406,6 +1412,7 @@ DECLARE
 	caller_gather_workers text := current_setting('max_parallel_workers_per_gather');
 	nothing_bought boolean;
 	same_time boolean;
+	reopen boolean;
 BEGIN
 	PERFORM segment.check_running_as_owner(segmentation, 'segment.refresh_segmentation_as_owner');
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
@@ -1472,6 +1479,9 @@ BEGIN
 	-- deleted since the last refresh leaves the history's clock where it was
 	PERFORM segment.check_history_time(segmentation, r.as_of, r.history_as_of);
 	same_time := r.history_as_of IS NOT NULL AND r.used_as_of <= r.history_as_of;
+	-- the numbers of the rows the last refresh closed mean what its own
+	-- numbers mean: it started from a model and renumbered nothing
+	reopen := r.model IS NOT NULL AND r.renumbering IS NULL;
 	r.history_as_of := greatest(r.used_as_of, r.history_as_of);
 	-- the owner of the schema owns the segmentation (ownership may have moved)
 	UPDATE segment.segmentations s
@@ -1501,7 +1511,7 @@ BEGIN
 	PERFORM segment.refresh_segmentation_table(segmentation, t.result_table)
 	FROM segment.segmentation_tables() AS t
 	WHERE t.result_table NOT IN ('features', 'history') AND (refit OR t.result_table <> 'elbow');
-	PERFORM segment.record_history(segmentation, r.history_as_of AT TIME ZONE r.time_zone, refreshed_at, same_time);
+	PERFORM segment.record_history(segmentation, r.history_as_of AT TIME ZONE r.time_zone, refreshed_at, same_time, reopen);
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation_as_owner(text, boolean) IS
@@ -1553,6 +1563,33 @@ CREATE OR REPLACE FUNCTION segment.forget_orphaned_segmentation(name text)
 COMMENT ON FUNCTION segment.forget_orphaned_segmentation(text) IS
 	'deletes the registry row of a segmentation whose schema and owning role were both dropped; returns whether it did';
 
+-- The schema a create_segmentation of this name takes back, if any: one
+-- made by create_segmentation (its comment says so, and pg_dump -n keeps
+-- it), of a role the caller has the rights of, that holds a segmentation's
+-- history with its key, whose tables of a segmentation's names are all
+-- tables of the schema's owner, and that no registry row claims (restored
+-- from a one-schema dump, or left by DROP EXTENSION ... CASCADE of another
+-- version)
+CREATE OR REPLACE FUNCTION segment.segmentation_schema_to_take_back(segmentation text)
+	RETURNS regnamespace
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT n.oid::regnamespace FROM pg_namespace n
+	WHERE n.nspname = segmentation AND pg_has_role(n.nspowner, 'USAGE')
+		AND obj_description(n.oid, 'pg_namespace') LIKE format('segmentation %s of %%, made by segment.create_segmentation', segmentation)
+		AND (SELECT count(*) FROM pg_attribute a
+			 WHERE a.attrelid = (SELECT c.oid FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'history' AND c.relkind = 'r')
+				AND a.attname IN ('customer_id', 'cluster', 'label', 'valid_from', 'valid_to') AND NOT a.attisdropped) = 5
+		AND EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'history_key' AND c.relkind = 'i')
+		AND NOT EXISTS (SELECT FROM pg_class c
+						WHERE c.relnamespace = n.oid AND c.relname IN (SELECT t.result_table FROM segment.segmentation_tables() t)
+							AND (c.relkind <> 'r' OR c.relowner <> n.nspowner))
+		AND NOT EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation)
+	$$;
+COMMENT ON FUNCTION segment.segmentation_schema_to_take_back(text) IS
+	'the schema a create_segmentation of this name takes back: a segmentation''s, of the caller''s, without a registry row';
+
 -- create_segmentation: create the schema, register, create the tables, and fit
 CREATE OR REPLACE FUNCTION segment.create_segmentation(name text, source regclass, k integer DEFAULT NULL,
 		customer_column name DEFAULT 'customer_id', invoice_column name DEFAULT 'invoice_no',
@@ -1603,19 +1640,13 @@ BEGIN
 	-- one creation of a name at a time: a second session waits here, then
 	-- sees the first one's schema
 	PERFORM pg_advisory_xact_lock(hashtext('segment.create_segmentation'), hashtext(segmentation));
-	-- a schema of the caller's that holds a segmentation's history and has
-	-- no registry row (restored from a one-schema dump, pg_dump -n) is
-	-- taken back, its tables and history kept and continued
-	SELECT n.oid INTO taken_back FROM pg_namespace n
-	WHERE n.nspname = segmentation AND pg_has_role(n.nspowner, 'USAGE')
-		AND EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'history' AND c.relkind = 'r')
-		AND NOT EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation);
-	IF taken_back IS NULL AND EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = segmentation) THEN
-		PERFORM segment.raise_schema_exists(segmentation);
-	END IF;
 	IF segment.forget_orphaned_segmentation(segmentation) THEN
 		RAISE NOTICE USING
 			MESSAGE = format('the record of segmentation "%s", whose schema and owner were dropped, is forgotten', segmentation);
+	END IF;
+	taken_back := segment.segmentation_schema_to_take_back(segmentation);
+	IF taken_back IS NULL AND EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = segmentation) THEN
+		PERFORM segment.raise_schema_exists(segmentation);
 	END IF;
 	IF EXISTS (SELECT FROM segment.segmentations s WHERE s.name = segmentation) THEN
 		PERFORM segment.raise_segmentation_exists(segmentation);
@@ -1627,7 +1658,7 @@ BEGIN
 		PERFORM segment.check_history_time(segmentation, as_of, history_runs_to);
 		RAISE NOTICE USING
 			MESSAGE = format('segmentation "%s" takes back the tables of schema "%s"', segmentation, segmentation),
-			DETAIL = 'Their rows are refreshed and history goes on from its last row; labels given with segment.set_label are not kept.';
+			DETAIL = 'Their rows are refreshed and history goes on from its last row; segment numbers start anew and labels given with segment.set_label are not kept.';
 	ELSE
 		-- the schema first: the registry's row-level security admits a row only
 		-- for a schema of the caller's
@@ -1932,8 +1963,8 @@ BEGIN
 	-- as the segmentation's owner, security-restricted
 	owner_role := segment.segmentation_owner(r.schema, r.owner);
 	RETURN segment.execute_as_owner(segmentation, owner_role::regrole,
-		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < %L::timestamptz - %L::interval RETURNING 1) SELECT count(*) FROM gone',
-			segmentation, coalesce(r.history_as_of AT TIME ZONE r.time_zone, now()), older_than))::bigint;
+		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < coalesce(%L::timestamp AT TIME ZONE %L, now()) - %L::interval '
+			'RETURNING 1) SELECT count(*) FROM gone', segmentation, r.history_as_of, r.time_zone, older_than))::bigint;
 END
 $function$;
 COMMENT ON FUNCTION segment.trim_history(text, interval) IS

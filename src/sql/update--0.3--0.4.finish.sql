@@ -22,29 +22,53 @@ $finish$;
 
 -- History recorded by 0.3 is in the clock on the wall of its refreshes: it
 -- moves to the data's time by the one pair of times known, the last
--- refresh's (assigned_at, the wall, and used_as_of, the data), which every
--- refresh of a live source keeps nearly constant; the wall-clock times stay
--- in recorded_at.  The owner's work (its triggers on history) runs as the
--- owner, security-restricted.
+-- refresh's: its rows' latest time on the wall, and its as_of (used_as_of)
+-- in the data, a difference every refresh of a live source keeps nearly
+-- constant.  The shift is in seconds, so that no change to or from daylight
+-- saving time in the updater's zone moves a row by an hour.  The wall-clock
+-- times stay in recorded_at.  The owner's work (its triggers on history)
+-- runs as the owner, security-restricted; what stops it stops the update,
+-- naming the segmentation.
 DO $history$
 DECLARE
 	segmentation record;
-	shift interval;
+	last_on_the_wall timestamptz;
+	shift double precision;
+	reason text;
 BEGIN
 	FOR segmentation IN
-		SELECT s.name, s.assigned_at, s.used_as_of, s.time_zone, segment.segmentation_owner(s.schema, s.owner)::regrole AS owner_role
+		SELECT s.name, s.used_as_of, s.time_zone, segment.segmentation_owner(s.schema, s.owner)::regrole AS owner_role
 		FROM segment.segmentations s JOIN pg_catalog.pg_namespace n ON n.oid = s.schema AND n.nspname = s.name
 		WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'history')
 		ORDER BY s.name
 	LOOP
-		shift := coalesce(segmentation.assigned_at - (segmentation.used_as_of AT TIME ZONE segmentation.time_zone), interval '0');
-		PERFORM segment.execute_as_owner(segmentation.name, segmentation.owner_role,
-			pg_catalog.format('ALTER TABLE %I.history ADD COLUMN IF NOT EXISTS recorded_at timestamptz', segmentation.name));
-		PERFORM segment.execute_as_owner(segmentation.name, segmentation.owner_role,
-			pg_catalog.format('UPDATE %I.history SET recorded_at = valid_from, valid_from = valid_from - %L::interval, valid_to = valid_to - %L::interval',
-				segmentation.name, shift, shift));
-		PERFORM segment.comment_segmentation_tables(segmentation.name);
-		UPDATE segment.segmentations s SET history_as_of = s.used_as_of WHERE s.name = segmentation.name;
+		BEGIN
+			last_on_the_wall := pg_catalog.to_timestamp(segment.execute_as_owner(segmentation.name, segmentation.owner_role,
+				pg_catalog.format('SELECT extract(epoch FROM max(greatest(h.valid_from, h.valid_to))) FROM %I.history h',
+					segmentation.name))::double precision);
+			shift := coalesce(extract(epoch FROM last_on_the_wall)
+				- extract(epoch FROM segmentation.used_as_of AT TIME ZONE segmentation.time_zone), 0);
+			PERFORM segment.execute_as_owner(segmentation.name, segmentation.owner_role,
+				pg_catalog.format('ALTER TABLE %I.history ADD COLUMN IF NOT EXISTS recorded_at timestamptz', segmentation.name));
+			PERFORM segment.execute_as_owner(segmentation.name, segmentation.owner_role,
+				pg_catalog.format('UPDATE %I.history SET recorded_at = valid_from, valid_from = valid_from - make_interval(secs => %s), '
+					'valid_to = valid_to - make_interval(secs => %s)', segmentation.name, shift, shift));
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT;
+			RAISE EXCEPTION USING ERRCODE = '55000',
+				MESSAGE = pg_catalog.format('cannot update the history of segmentation "%s" to the data''s time: %s', segmentation.name, reason),
+				HINT = 'Fix what the message names (the history table must be the segmentation owner''s), then update again; nothing has changed.';
+		END;
+		UPDATE segment.segmentations s
+		SET history_as_of = coalesce(s.used_as_of, last_on_the_wall AT TIME ZONE s.time_zone)
+		WHERE s.name = segmentation.name;
+		-- the new column's comment (the next refresh comments every table)
+		BEGIN
+			PERFORM segment.comment_segmentation_tables(segmentation.name);
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT;
+			RAISE WARNING 'the tables of segmentation "%" get their comments at its next refresh: %', segmentation.name, reason;
+		END;
 	END LOOP;
 END
 $history$;
