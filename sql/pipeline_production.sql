@@ -72,7 +72,11 @@ SELECT segment.alter_segmentation('backfill', as_of => '2011-08-01');
 SELECT segment.refresh_segmentation('backfill');
 SELECT valid_from, count(*) AS rows_opened, count(valid_to) AS closed_since, count(recorded_at) AS with_recorded_at
 FROM backfill.history GROUP BY valid_from ORDER BY valid_from;
-SELECT max(recorded_at) - min(recorded_at) < interval '1 hour' AS recorded_within_the_hour FROM backfill.history;
+SELECT count(*) FILTER (WHERE valid_from = '2011-08-01' AND recorded_at IS DISTINCT FROM (SELECT assigned_at FROM backfill.model))
+		AS last_rows_not_recorded_at_their_refresh,
+	count(*) FILTER (WHERE valid_from < '2011-08-01' AND recorded_at >= (SELECT assigned_at FROM backfill.model))
+		AS earlier_rows_recorded_later
+FROM backfill.history;
 SELECT count(*) = (SELECT count(*) FROM backfill_july) AS everyone_of_july_on_15_july,
 	count(*) FILTER (WHERE h.cluster IS DISTINCT FROM (SELECT j.cluster FROM backfill_july j WHERE j.customer_id = h.customer_id)) AS differ_from_the_july_refresh
 FROM backfill.history h

@@ -50,31 +50,25 @@ if [ "$(grep -cE '^(not )?ok ' results/walkthrough.log || true)" -ne 5 ]; then
 	tap_failed=$((tap_failed + 1))	# the script stopped early
 fi
 
-# Segmentations survive pg_dump and pg_restore (custom and plain formats)
-test/dump/dump_restore.sh 2>&1 | tee results/dump.log
-tap_passed=$((tap_passed + $(grep -c '^ok ' results/dump.log || true)))
-tap_failed=$((tap_failed + $(grep -c '^not ok ' results/dump.log || true)))
-if ! grep -q '^ok [0-9]* - every step ran' results/dump.log; then
-	tap_failed=$((tap_failed + 1))	# the script stopped early
-fi
+# run_suite SCRIPT LOG: a shell suite that ends with "every step ran", its
+# TAP lines counted (and one failure more when it stopped early)
+run_suite() {
+	"$1" 2>&1 | tee "$2"
+	tap_passed=$((tap_passed + $(grep -c '^ok ' "$2" || true)))
+	tap_failed=$((tap_failed + $(grep -c '^not ok ' "$2" || true)))
+	if ! grep -q '^ok [0-9]* - every step ran' "$2"; then
+		tap_failed=$((tap_failed + 1))	# the script stopped early
+	fi
+}
 
+# Segmentations survive pg_dump and pg_restore (custom and plain formats)
+run_suite test/dump/dump_restore.sh results/dump.log
 # The database's owner, not a superuser, dumps and restores its
 # segmentations; a one-schema dump is taken back
-test/dump/owner_dump.sh 2>&1 | tee results/owner_dump.log
-tap_passed=$((tap_passed + $(grep -c '^ok ' results/owner_dump.log || true)))
-tap_failed=$((tap_failed + $(grep -c '^not ok ' results/owner_dump.log || true)))
-if ! grep -q '^ok [0-9]* - every step ran' results/owner_dump.log; then
-	tap_failed=$((tap_failed + 1))	# the script stopped early
-fi
-
+run_suite test/dump/owner_dump.sh results/owner_dump.log
 # A segmentation's whole life replicates to a subscriber cluster (logical
 # replication; needs wal_level = logical, set by tools/test.sh)
-test/replication/subscriber.sh 2>&1 | tee results/replication.log
-tap_passed=$((tap_passed + $(grep -c '^ok ' results/replication.log || true)))
-tap_failed=$((tap_failed + $(grep -c '^not ok ' results/replication.log || true)))
-if ! grep -q '^ok [0-9]* - every step ran' results/replication.log; then
-	tap_failed=$((tap_failed + 1))	# the script stopped early
-fi
+run_suite test/replication/subscriber.sh results/replication.log
 
 # No backend may have died during the run: look in the cluster's log
 crashes=0

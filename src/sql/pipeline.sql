@@ -812,8 +812,7 @@ DECLARE
 	schema regnamespace := to_regnamespace(quote_ident(segmentation));
 	result_table text;
 	unique_key text;
-	missing record;
-	retyped record;
+	query_column record;
 	privilege record;
 	changed boolean := false;
 BEGIN
@@ -845,27 +844,25 @@ BEGIN
 		IF EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = schema AND c.relname = result_table || '_key') THEN
 			PERFORM segment.set_replica_identity(segmentation, result_table, unique_key);
 		END IF;
-		-- the customer ids, when the source changed their type (widened from
-		-- integer to bigint, made text): converted in place, rows kept
-		FOR retyped IN
+		-- from one parse of the table's query: the columns it gives and the
+		-- table lacks, added; the customer ids, when the source changed their
+		-- type (widened from integer to bigint, made text), converted in
+		-- place, rows kept
+		FOR query_column IN
 			SELECT q.column_name, q.column_type, format_type(a.atttypid, a.atttypmod) AS table_type
 			FROM segment.query_columns(segment.segmentation_query(segmentation, result_table)) AS q
-			JOIN pg_attribute a ON a.attrelid = format('%I.%I', segmentation, result_table)::regclass
+			LEFT JOIN pg_attribute a ON a.attrelid = format('%I.%I', segmentation, result_table)::regclass
 				AND a.attname = q.column_name AND NOT a.attisdropped
-			WHERE q.column_name = 'customer_id' AND format_type(a.atttypid, a.atttypmod) <> q.column_type
-		LOOP
-			PERFORM segment.convert_segmentation_column(segmentation, result_table, retyped.column_name,
-				retyped.table_type, retyped.column_type);
-			changed := true;
-		END LOOP;
-		-- the columns the query gives and the table lacks
-		FOR missing IN
-			SELECT q.column_name, q.column_type FROM segment.query_columns(segment.segmentation_query(segmentation, result_table)) AS q
-			WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = format('%I.%I', segmentation, result_table)::regclass
-							  AND a.attname = q.column_name AND NOT a.attisdropped)
+			WHERE a.attname IS NULL OR (q.column_name = 'customer_id' AND format_type(a.atttypid, a.atttypmod) <> q.column_type)
 			ORDER BY q.ordinal
 		LOOP
-			EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s', segmentation, result_table, missing.column_name, missing.column_type);
+			IF query_column.table_type IS NULL THEN
+				EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I %s', segmentation, result_table,
+					query_column.column_name, query_column.column_type);
+			ELSE
+				PERFORM segment.convert_segmentation_column(segmentation, result_table, query_column.column_name,
+					query_column.table_type, query_column.column_type);
+			END IF;
 			changed := true;
 		END LOOP;
 	END LOOP;
@@ -1556,7 +1553,7 @@ CREATE OR REPLACE FUNCTION segment.forget_orphaned_segmentation(name text)
 		DELETE FROM segment.segmentations s
 		WHERE s.name = forget_orphaned_segmentation.name
 			AND NOT EXISTS (SELECT FROM pg_namespace n WHERE n.oid = s.schema)
-			AND NOT EXISTS (SELECT FROM pg_authid a WHERE a.oid = s.owner)
+			AND NOT EXISTS (SELECT FROM pg_roles a WHERE a.oid = s.owner)
 		RETURNING 1)
 	SELECT EXISTS (SELECT FROM forgotten)
 	$$;
@@ -1577,7 +1574,7 @@ CREATE OR REPLACE FUNCTION segment.segmentation_schema_to_take_back(segmentation
 	AS $$
 	SELECT n.oid::regnamespace FROM pg_namespace n
 	WHERE n.nspname = segmentation AND pg_has_role(n.nspowner, 'USAGE')
-		AND obj_description(n.oid, 'pg_namespace') LIKE format('segmentation %s of %%, made by segment.create_segmentation', segmentation)
+		AND obj_description(n.oid, 'pg_namespace') ~ ('^segmentation ' || segmentation || ' of .*, made by segment\.create_segmentation$')
 		AND (SELECT count(*) FROM pg_attribute a
 			 WHERE a.attrelid = (SELECT c.oid FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'history' AND c.relkind = 'r')
 				AND a.attname IN ('customer_id', 'cluster', 'label', 'valid_from', 'valid_to') AND NOT a.attisdropped) = 5
