@@ -10,6 +10,7 @@
 EXTENSION = segment
 MODULE_big = segment
 OBJS = \
+	src/aggregate.o \
 	src/boxplot.o \
 	src/dependency.o \
 	src/distance.o \
@@ -49,11 +50,15 @@ SQL_SOURCES = \
 	src/sql/parallel.sql \
 	src/sql/metrics.sql \
 	src/sql/pca.sql \
+	$(ADDED_SQL_SOURCES) \
 	src/sql/owner.sql \
 	src/sql/registry.sql \
 	src/sql/registry_access.sql \
 	src/sql/marketing.sql \
 	$(REPLACED_SQL_SOURCES)
+# the files of objects new in this version, created by both scripts
+ADDED_SQL_SOURCES = \
+	src/sql/aggregates.sql
 # the files whose functions the update from the previous version creates or
 # replaces, in both scripts
 REPLACED_SQL_SOURCES = \
@@ -84,6 +89,7 @@ REGRESS = \
 	clustering_errors \
 	clustering_data \
 	evaluate \
+	aggregates \
 	marketing \
 	pipeline \
 	pipeline_drop \
@@ -128,7 +134,7 @@ endif
 install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 	{ echo '-- segment $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql src/sql/owner.sql $(REPLACED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).finish.sql
+install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql $(ADDED_SQL_SOURCES) src/sql/owner.sql $(REPLACED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).finish.sql
 	{ echo '-- segment 0.3 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
 .PHONY: test demo bench browser-check valgrind-check

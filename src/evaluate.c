@@ -39,13 +39,11 @@
 
 #include "compat.h"
 #include "elbow.h"
+#include "evaluate.h"
 #include "kmeans.h"
 #include "metrics.h"
 #include "model.h"
 #include "source.h"
-
-/* Columns of segment.evaluate's rows */
-#define EVALUATE_NATTS 10
 
 /* A warm start is kept unless the fresh fit's inertia is this much lower */
 #define EVALUATE_START_MARGIN 0.98
@@ -116,21 +114,50 @@ EvaluateAssign(const Matrix *x, const KMeansModel *model, int64 *clusters, int64
 	}
 }
 
-/* evaluate(source, k_min, k_max, n_init, seed, silhouette_sample, start): one row per k */
-PG_FUNCTION_INFO_V1(evaluate);
-Datum
-evaluate(PG_FUNCTION_ARGS)
+/* Check the range of k of an evaluation */
+void
+EvaluateCheckKs(int k_min, int k_max)
 {
-	int			k_min;
-	int			k_max;
+	if (k_min < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k_min must be at least 2, not %d", k_min),
+				 errdetail("The scores of a clustering need two segments at least.")));
+	if (k_min > k_max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k_min (%d) is larger than k_max (%d)", k_min, k_max)));
+}
+
+/*
+ * Memory per row, beyond the vectors, of an evaluation of k_min .. k_max:
+ * the fits' (KMeansFitsExtraPerRow), the clusters, and the scores' copies
+ * grouped by cluster, the silhouette's packed rows and its per-row,
+ * per-segment sums; and per vector element
+ */
+Size
+EvaluateExtraPerRow(int k_min, int k_max)
+{
+	return KMeansFitsExtraPerRow(k_min, k_max) + 3 * sizeof(int64) + sizeof(int32) +
+		(Size) k_max * 2 * sizeof(double);
+}
+
+Size
+EvaluateExtraPerDim(void)
+{
+	return KMEANS_EXTRA_PER_DIM + 2 * sizeof(double);
+}
+
+/*
+ * Evaluate every k of k_min .. k_max on rows in canonical order: one tuple
+ * of row_desc (segment.evaluate's columns) per k, in the order of k, into
+ * *tuples; returns their number
+ */
+int
+EvaluateRows(const KMeansData *data, int k_min, int k_max, int n_init, int64 seed, int64 sample_size,
+			 const double *start, int start_k, int start_dims, TupleDesc row_desc, HeapTuple **tuples)
+{
 	KMeansParams params;
-	int64		sample_size = 0;
-	double	   *start = NULL;
-	int			start_k = 0;
-	int			start_dims = 0;
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	SourceData	source;
-	KMeansData	data;
 	SourceData	scored;
 	TupleDesc	model_desc;
 	Evaluation *evaluations;
@@ -144,63 +171,27 @@ evaluate(PG_FUNCTION_ARGS)
 	MemoryContext k_context;
 	MemoryContext outer_context = CurrentMemoryContext;
 
-	for (int arg = 0; arg <= 4; arg++)
-		if (PG_ARGISNULL(arg))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not be NULL",
-							(const char *[]) {"source", "k_min", "k_max", "n_init", "seed"}[arg])));
-	k_min = PG_GETARG_INT32(1);
-	k_max = PG_GETARG_INT32(2);
-	params = KMeansParamsFromArgs(fcinfo, -1, 3, -1, -1, 4);
-	if (k_min < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k_min must be at least 2, not %d", k_min),
-				 errdetail("The scores of a clustering need two segments at least.")));
-	if (k_min > k_max)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k_min (%d) is larger than k_max (%d)", k_min, k_max)));
-	if (!PG_ARGISNULL(5))
-	{
-		sample_size = PG_GETARG_INT32(5);
-		if (sample_size < 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("silhouette_sample must be at least 2"),
-					 errhint("Pass NULL for the exact silhouette over all rows.")));
-	}
-	if (!PG_ARGISNULL(6))
-		start = MatrixFromArray(PG_GETARG_ARRAYTYPE_P(6), "start", &start_k, &start_dims);
-
-	SegmentInitMaterializedSRF(fcinfo);
-	model_desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(rsinfo->setDesc, 1)->atttypid, -1));
-
-	/*
-	 * One read: the fits' memory (KMeansFitsExtraPerRow), the clusters, and
-	 * the scores' copies grouped by cluster, the silhouette's packed rows and
-	 * its per-row, per-segment sums
-	 */
-	KMeansReadSource(PG_GETARG_TEXT_PP(0), "evaluate", false,
-					 KMeansFitsExtraPerRow(k_min, k_max) + 3 * sizeof(int64) + sizeof(int32) +
-					 (Size) k_max * 2 * sizeof(double),
-					 KMEANS_EXTRA_PER_DIM + 2 * sizeof(double), &source, &data);
-	if (k_max > data.x.rows)
+	params = KMeansParamsOf(k_max, n_init, seed);
+	EvaluateCheckKs(k_min, k_max);
+	KMeansCheckParams(&params, PG_INT64_MAX);
+	if (k_max > data->x.rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k_max (%d) is larger than the number of rows (" INT64_FORMAT ")",
-						k_max, data.x.rows)));
-	if (start != NULL && start_dims != data.x.cols)
+						k_max, data->x.rows)));
+	if (start != NULL && start_dims != data->x.cols)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("start has %d elements per centroid but the vectors of the source have %d",
-						start_dims, data.x.cols)));
+						start_dims, data->x.cols)));
+	if (row_desc->natts != EVALUATE_NATTS)
+		elog(ERROR, "segment.evaluate's rows have %d columns, expected %d", row_desc->natts, EVALUATE_NATTS);
+	model_desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(TupleDescAttr(row_desc, 1)->atttypid, -1));
 
 	/* the rows in canonical order with their clusters, for the scores */
-	scored.x = data.x;
+	scored.x = data->x;
 	scored.ids = NULL;
-	scored.clusters = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(data.x.rows, sizeof(int64)));
+	scored.clusters = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(data->x.rows, sizeof(int64)));
 
 	/* the fresh fits of every k together: their runs go to parallel workers as one */
 	count = k_max - k_min + 1;
@@ -208,7 +199,7 @@ evaluate(PG_FUNCTION_ARGS)
 	models = palloc(count * sizeof(KMeansModel));
 	for (int i = 0; i < count; i++)
 		k_values[i] = k_min + i;
-	KMeansFitMany(&data, &params, k_values, count, models);
+	KMeansFitMany(data, &params, k_values, count, models);
 
 	evaluations = palloc0(count * sizeof(Evaluation));
 	ks = palloc(count * sizeof(double));
@@ -227,8 +218,8 @@ evaluate(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(k_context);
 		params.k = k_values[i];
-		EvaluateWarmStart(&data, &params, start, start_k, &model, &model_params, &e->from_start);
-		EvaluateAssign(&data.x, &model, scored.clusters, sizes);
+		EvaluateWarmStart(data, &params, start, start_k, &model, &model_params, &e->from_start);
+		EvaluateAssign(&data->x, &model, scored.clusters, sizes);
 		for (int c = 0; c < model.k; c++)
 			if (sizes[c] > 0)
 			{
@@ -236,7 +227,7 @@ evaluate(PG_FUNCTION_ARGS)
 				smallest = Min(smallest, sizes[c]);
 			}
 		/* the scores need 2 .. rows - 1 segments with rows */
-		e->scored = filled >= 2 && filled <= data.x.rows - 1;
+		e->scored = filled >= 2 && filled <= data->x.rows - 1;
 		if (e->scored)
 			ClusterScoresOfSource(&scored, sample_size, params.seed,
 								  &e->silhouette, &e->davies_bouldin, &e->calinski_harabasz);
@@ -249,7 +240,7 @@ evaluate(PG_FUNCTION_ARGS)
 		for (int c = 0; c < model.k; c++)
 			size_datums[c] = Int64GetDatum(sizes[c]);
 		e->sizes = PointerGetDatum(construct_array(size_datums, model.k, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		e->smallest_share = (double) smallest / data.x.rows;
+		e->smallest_share = (double) smallest / data->x.rows;
 		ks[i] = e->k;
 		inertias[i] = e->inertia;
 		MemoryContextReset(k_context);
@@ -257,6 +248,7 @@ evaluate(PG_FUNCTION_ARGS)
 	MemoryContextDelete(k_context);
 	elbow = KneedleElbow(ks, inertias, count);
 
+	*tuples = palloc(count * sizeof(HeapTuple));
 	for (int i = 0; i < count; i++)
 	{
 		Evaluation *e = &evaluations[i];
@@ -274,7 +266,57 @@ evaluate(PG_FUNCTION_ARGS)
 		values[7] = Float8GetDatum(e->smallest_share);
 		values[8] = BoolGetDatum(i == elbow);
 		values[9] = BoolGetDatum(e->from_start);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		(*tuples)[i] = heap_form_tuple(row_desc, values, nulls);
 	}
+	return count;
+}
+
+/* evaluate(source, k_min, k_max, n_init, seed, silhouette_sample, start): one row per k */
+PG_FUNCTION_INFO_V1(evaluate);
+Datum
+evaluate(PG_FUNCTION_ARGS)
+{
+	int			k_min;
+	int			k_max;
+	int64		sample_size = 0;
+	double	   *start = NULL;
+	int			start_k = 0;
+	int			start_dims = 0;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SourceData	source;
+	KMeansData	data;
+	HeapTuple  *tuples;
+	int			count;
+
+	for (int arg = 0; arg <= 4; arg++)
+		if (PG_ARGISNULL(arg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL",
+							(const char *[]) {"source", "k_min", "k_max", "n_init", "seed"}[arg])));
+	k_min = PG_GETARG_INT32(1);
+	k_max = PG_GETARG_INT32(2);
+	/* what can be checked before the source runs */
+	KMeansParamsFromArgs(fcinfo, -1, 3, -1, -1, 4);
+	EvaluateCheckKs(k_min, k_max);
+	if (!PG_ARGISNULL(5))
+	{
+		sample_size = PG_GETARG_INT32(5);
+		if (sample_size < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("silhouette_sample must be at least 2"),
+					 errhint("Pass NULL for the exact silhouette over all rows.")));
+	}
+	if (!PG_ARGISNULL(6))
+		start = MatrixFromArray(PG_GETARG_ARRAYTYPE_P(6), "start", &start_k, &start_dims);
+
+	SegmentInitMaterializedSRF(fcinfo);
+	KMeansReadSource(PG_GETARG_TEXT_PP(0), "evaluate", false, EvaluateExtraPerRow(k_min, k_max),
+					 EvaluateExtraPerDim(), &source, &data);
+	count = EvaluateRows(&data, k_min, k_max, PG_GETARG_INT32(3), PG_GETARG_INT64(4), sample_size,
+						 start, start_k, start_dims, rsinfo->setDesc, &tuples);
+	for (int i = 0; i < count; i++)
+		tuplestore_puttuple(rsinfo->setResult, tuples[i]);
 	return (Datum) 0;
 }

@@ -122,6 +122,18 @@ MetricsFreeRows(LabeledRows *rows)
 	pfree(rows->sizes);
 }
 
+/* Group all the rows of a scored source by cluster */
+static void
+MetricsGroupAll(const SourceData *source, LabeledRows *out)
+{
+	int64	   *positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(source->x.rows, sizeof(int64)));
+
+	for (int64 i = 0; i < source->x.rows; i++)
+		positions[i] = i;
+	MetricsGroup(source, positions, source->x.rows, out);
+	pfree(positions);
+}
+
 /* Read a scored source and group all its rows by cluster */
 static void
 MetricsRead(text *source_text, const char *function, bool integer_ids, Size extra_per_row,
@@ -129,7 +141,6 @@ MetricsRead(text *source_text, const char *function, bool integer_ids, Size extr
 {
 	SourceOptions options;
 	SourceData	source;
-	int64	   *positions;
 
 	options.function = function;
 	options.integer_ids = integer_ids;
@@ -137,10 +148,7 @@ MetricsRead(text *source_text, const char *function, bool integer_ids, Size extr
 	options.extra_per_row = sizeof(int64) + sizeof(int32) + (integer_ids ? sizeof(int64) : 0) + extra_per_row;
 	options.extra_per_dim = sizeof(double);
 	SourceRead(source_text, &options, &source);
-	positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(source.x.rows, sizeof(int64)));
-	for (int64 i = 0; i < source.x.rows; i++)
-		positions[i] = i;
-	MetricsGroup(&source, positions, source.x.rows, out);
+	MetricsGroupAll(&source, out);
 }
 
 /* scikit-learn's check_number_of_labels: 2 <= clusters <= rows - 1 */
@@ -405,6 +413,17 @@ SilhouetteMean(const LabeledRows *rows)
 }
 
 /*
+ * Memory per row, beyond the vectors and clusters, of a silhouette over all
+ * rows (sample_size 0) or a sample: positions, labels, the grouped copy's
+ * label and the per-row sums (at most 16 clusters' worth)
+ */
+Size
+SilhouetteExtraPerRow(int64 sample_size)
+{
+	return 2 * sizeof(int64) + sizeof(int32) + sizeof(double) + (sample_size > 0 ? 0 : 16 * sizeof(double));
+}
+
+/*
  * Mean silhouette over all rows, or over a seeded sample of sample_size rows
  * (as scikit-learn's silhouette_score with sample_size).  The sample is
  * drawn from the rows in canonical order, so it does not depend on the
@@ -419,9 +438,8 @@ SilhouetteScore(text *source_text, int64 sample_size, int64 seed)
 	options.function = "silhouette";
 	options.integer_ids = false;
 	options.clusters = true;
-	options.extra_per_row = 2 * sizeof(int64) + sizeof(int32) + sizeof(double) +
-		(sample_size > 0 ? 0 : 16 * sizeof(double));
-	options.extra_per_dim = 2 * sizeof(double);
+	options.extra_per_row = SilhouetteExtraPerRow(sample_size);
+	options.extra_per_dim = SILHOUETTE_EXTRA_PER_DIM;
 	SourceRead(source_text, &options, &source);
 	return SilhouetteOfSource(&source, sample_size, seed);
 }
@@ -603,6 +621,17 @@ DaviesBouldinOfRows(const LabeledRows *rows)
 	return total / L;
 }
 
+/* Davies-Bouldin index of rows in memory (source->clusters set) */
+double
+DaviesBouldinOfSource(const SourceData *source)
+{
+	LabeledRows rows;
+
+	MetricsGroupAll(source, &rows);
+	MetricsCheckLabels(&rows, "davies_bouldin");
+	return DaviesBouldinOfRows(&rows);
+}
+
 /* davies_bouldin(source) */
 PG_FUNCTION_INFO_V1(davies_bouldin);
 Datum
@@ -648,6 +677,17 @@ CalinskiHarabaszOfRows(const LabeledRows *rows)
 	return between * (n - rows->n_labels) / (within * (rows->n_labels - 1.0));
 }
 
+/* Calinski-Harabasz index of rows in memory (source->clusters set) */
+double
+CalinskiHarabaszOfSource(const SourceData *source)
+{
+	LabeledRows rows;
+
+	MetricsGroupAll(source, &rows);
+	MetricsCheckLabels(&rows, "calinski_harabasz");
+	return CalinskiHarabaszOfRows(&rows);
+}
+
 /* calinski_harabasz(source) */
 PG_FUNCTION_INFO_V1(calinski_harabasz);
 Datum
@@ -672,13 +712,8 @@ ClusterScoresOfSource(const SourceData *source, int64 sample_size, int64 seed,
 					  double *silhouette, double *davies_bouldin, double *calinski_harabasz)
 {
 	LabeledRows rows;
-	int64	   *positions = MemoryAllocLarge(CurrentMemoryContext,
-												   MemoryProduct(source->x.rows, sizeof(int64)));
 
-	for (int64 i = 0; i < source->x.rows; i++)
-		positions[i] = i;
-	MetricsGroup(source, positions, source->x.rows, &rows);
-	pfree(positions);
+	MetricsGroupAll(source, &rows);
 	MetricsCheckLabels(&rows, "evaluate");
 	*davies_bouldin = DaviesBouldinOfRows(&rows);
 	*calinski_harabasz = CalinskiHarabaszOfRows(&rows);

@@ -29,6 +29,20 @@
 /* Columns of segment.kmeans_model */
 #define KMEANS_MODEL_NATTS 7
 
+/* The arguments of a fit of k with kmeans_fit's default max_iter and tol */
+KMeansParams
+KMeansParamsOf(int k, int n_init, int64 seed)
+{
+	KMeansParams params;
+
+	params.k = k;
+	params.n_init = n_init;
+	params.max_iter = KMEANS_DEFAULT_MAX_ITER;
+	params.tol = KMEANS_DEFAULT_TOL;
+	params.seed = seed;
+	return params;
+}
+
 /* The fit arguments at positions first .. first + 4 of a call */
 KMeansParams
 KMeansParamsFromArgs(FunctionCallInfo fcinfo, int k_arg, int n_init_arg, int max_iter_arg,

@@ -28,6 +28,7 @@ typedef struct ModelCentroids
 	double	   *centroids;		/* k × dims, inside the argument */
 } ModelCentroids;
 
+extern KMeansParams KMeansParamsOf(int k, int n_init, int64 seed);
 extern KMeansParams KMeansParamsFromArgs(FunctionCallInfo fcinfo, int k_arg, int n_init_arg,
 										 int max_iter_arg, int tol_arg, int seed_arg);
 extern Size KMeansFitsExtraPerRow(int k_min, int k_max);

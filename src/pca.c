@@ -9,7 +9,10 @@
  * d × n, i.e. (X - mean)^T, whose left singular vectors are the axes, so no
  * copy is made.  As scikit-learn's PCA, explained variance is s^2 / (n - 1)
  * and its ratio is taken over all min(n, d) components.  Signs are fixed:
- * each component's loading of largest magnitude is positive.
+ * each component's loading of largest magnitude is positive.  The rows are
+ * taken in the canonical order of k-means (sorted by vector), so the model
+ * is the same bits whatever order they come in, from a source or from the
+ * aggregate.
  *
  * LAPACKE is opened with dlopen on the first PCA, not linked: the BLAS under
  * it (OpenBLAS on Debian) starts a thread per core when it loads, in every
@@ -34,6 +37,8 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 
+#include "kmeans.h"
+#include "pca.h"
 #include "source.h"
 #include "vector.h"
 
@@ -114,17 +119,30 @@ PcaFixSign(double *component, int dims)
 			component[j] = -component[j];
 }
 
-/* pca_fit(source, n_components): mean, components and explained variance */
-PG_FUNCTION_INFO_V1(pca_fit);
-Datum
-pca_fit(PG_FUNCTION_ARGS)
+/* Check n_components before any row is read */
+void
+PcaCheckComponents(int n_components)
 {
-	int			n_components = PG_GETARG_INT32(1);
-	SourceOptions options;
-	SourceData	source;
-	int64		n;
-	int			dims;
-	int			rank;
+	if (n_components < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n_components must be at least 1")));
+}
+
+/*
+ * The segment.pca_model (of tupdesc) of the rows of x, which are consumed:
+ * put in canonical order (that of k-means), so the sums and the
+ * decomposition do not depend on the order the rows came in, then centred
+ * in place and overwritten by LAPACK
+ */
+Datum
+PcaFitRows(Matrix *x, int n_components, TupleDesc tupdesc)
+{
+	KMeansData	sorted;
+	Matrix	   *rows;
+	int64		n = x->rows;
+	int			dims = x->cols;
+	int			rank = (int) Min(n, dims);
 	double	   *mean;
 	double	   *singular;
 	double	   *axes;
@@ -134,24 +152,10 @@ pca_fit(PG_FUNCTION_ARGS)
 	double	   *ratio;
 	double		total = 0.0;
 	lapack_int	info;
-	TupleDesc	tupdesc;
 	Datum		values[PCA_MODEL_NATTS];
 	bool		nulls[PCA_MODEL_NATTS] = {0};
 
-	if (n_components < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("n_components must be at least 1")));
-
-	options.function = "pca_fit";
-	options.integer_ids = false;
-	options.clusters = false;
-	options.extra_per_row = 0;
-	options.extra_per_dim = sizeof(double);	/* LAPACK's workspace, at most */
-	SourceRead(PG_GETARG_TEXT_PP(0), &options, &source);
-	n = source.x.rows;
-	dims = source.x.cols;
-	rank = (int) Min(n, dims);
+	PcaCheckComponents(n_components);
 	if (n < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -164,23 +168,28 @@ pca_fit(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n_components (%d) must be at most min(rows, dims) = %d", n_components, rank)));
+	if (tupdesc->natts != PCA_MODEL_NATTS)
+		elog(ERROR, "segment.pca_model has %d attributes, expected %d", tupdesc->natts, PCA_MODEL_NATTS);
+
+	KMeansPrepare(x, &sorted);
+	rows = &sorted.x;
 
 	/* Centre the columns (two passes: the mean, then the differences) */
 	mean = palloc0(dims * sizeof(double));
 	for (int64 i = 0; i < n; i++)
 		for (int j = 0; j < dims; j++)
-			mean[j] += MatrixRow(&source.x, i)[j];
+			mean[j] += MatrixRow(rows, i)[j];
 	for (int j = 0; j < dims; j++)
 		mean[j] /= n;
 	for (int64 i = 0; i < n; i++)
 		for (int j = 0; j < dims; j++)
-			MatrixRow(&source.x, i)[j] -= mean[j];
+			MatrixRow(rows, i)[j] -= mean[j];
 	CHECK_FOR_INTERRUPTS();
 
 	singular = palloc(rank * sizeof(double));
 	axes = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(dims, MemoryProduct(rank, sizeof(double))));
 	superb = palloc(Max(rank, 2) * sizeof(double));
-	info = PcaLapack() (LAPACK_COL_MAJOR, 'S', 'N', dims, (lapack_int) n, source.x.values, dims,
+	info = PcaLapack() (LAPACK_COL_MAJOR, 'S', 'N', dims, (lapack_int) n, rows->values, dims,
 						  singular, axes, dims, NULL, 1, superb);
 	if (info == LAPACK_WORK_MEMORY_ERROR)
 		ereport(ERROR,
@@ -208,14 +217,33 @@ pca_fit(PG_FUNCTION_ARGS)
 		ratio[c] = total > 0 ? variance[c] / total : 0.0;
 	}
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "pca_fit must return a composite type");
-	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = PointerGetDatum(VectorToArray(mean, dims));
 	values[1] = PointerGetDatum(MatrixToArray(components, n_components, dims));
 	values[2] = PointerGetDatum(VectorToArray(variance, n_components));
 	values[3] = PointerGetDatum(VectorToArray(ratio, n_components));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/* pca_fit(source, n_components): mean, components and explained variance */
+PG_FUNCTION_INFO_V1(pca_fit);
+Datum
+pca_fit(PG_FUNCTION_ARGS)
+{
+	int			n_components = PG_GETARG_INT32(1);
+	SourceOptions options;
+	SourceData	source;
+	TupleDesc	tupdesc;
+
+	PcaCheckComponents(n_components);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pca_fit must return a composite type");
+	options.function = "pca_fit";
+	options.integer_ids = false;
+	options.clusters = false;
+	options.extra_per_row = PCA_EXTRA_PER_ROW;
+	options.extra_per_dim = PCA_EXTRA_PER_DIM;
+	SourceRead(PG_GETARG_TEXT_PP(0), &options, &source);
+	PG_RETURN_DATUM(PcaFitRows(&source.x, n_components, BlessTupleDesc(tupdesc)));
 }
 
 /* pca_transform(vec, model): the coordinates of vec on the components */
