@@ -63,6 +63,9 @@ run_suite() {
 
 # Segmentations survive pg_dump and pg_restore (custom and plain formats)
 run_suite test/dump/dump_restore.sh results/dump.log
+# A user's materialized views over the aggregates restore, populated, and
+# refresh under an empty search_path
+run_suite test/dump/materialized_views.sh results/materialized_views.log
 # The database's owner, not a superuser, dumps and restores its
 # segmentations; a one-schema dump is taken back
 run_suite test/dump/owner_dump.sh results/owner_dump.log
