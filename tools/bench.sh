@@ -32,6 +32,8 @@ pg_virtualenv -v "$PG_MAJOR" sh -c '
 	# core-type pin in the environment would hold a current numpy back)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/bench_sklearn.py \
 		"$BENCH_DIR" "$BENCH_RUNS" "$BENCH_RUNS_LARGE" || status=1
+	# the aggregate forms next to the text forms, on the same 100,000 rows
+	psql -X -q -v ON_ERROR_STOP=1 -v runs="$BENCH_RUNS_LARGE" -f tools/bench_aggregates.sql || status=1
 	echo
 	echo "pipeline: segment in one backend; the notebook (pandas + scikit-learn) reads the same table, median of $BENCH_PIPELINE_RUNS runs"
 	psql -X -q -v ON_ERROR_STOP=1 -v runs="$BENCH_PIPELINE_RUNS" -v dir="$BENCH_DIR" -f tools/bench_pipeline.sql || exit 1
