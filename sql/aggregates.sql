@@ -84,6 +84,12 @@ FROM (VALUES ('agg_customers'), ('agg_random')) AS t (name)
 	JOIN agg_expected e ON e.name = t.name AND e.block = a.block
 GROUP BY o.row_order ORDER BY o.row_order;
 
+-- -0 is 0, as a source read makes it: a cluster of -0 elements has the centre 0
+CREATE TABLE agg_signed_zeros AS SELECT * FROM (VALUES (1::bigint, '{-0, 1}'::float8[]), (2, '{-0, 2}'), (3, '{5, 5}'), (4, '{6, 5}')) AS r (id, vec);
+SELECT segment.kmeans_fit(vec, 2)::text AS model,
+	segment.kmeans_fit(vec, 2)::text = segment.kmeans_fit('SELECT id, vec FROM agg_signed_zeros', 2)::text AS same_bits
+FROM agg_signed_zeros;
+
 -- Parallel: workers collect the rows, the leader combines their states
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
@@ -143,6 +149,28 @@ SELECT count(DISTINCT (s, p)) AS distinct_per_partition
 FROM (SELECT segment.silhouette(vec, cluster) OVER w AS s, segment.pca_fit(vec) OVER w AS p
 	  FROM agg_labels WINDOW w AS (PARTITION BY name)) AS x;
 
+-- Per-row silhouettes as a window function: the same bits as the text
+-- form's rows, NULL for a row without a cluster, and their mean the
+-- silhouette aggregate's
+CREATE TABLE agg_samples AS
+SELECT name, id, cluster, segment.silhouette_samples(vec, cluster) OVER (PARTITION BY name) AS silhouette
+FROM (SELECT name, id, vec, cluster FROM agg_labels
+	  UNION ALL SELECT 'agg_random', 0, ARRAY[1, 2, 3, 4, 5, 6, 7]::float8[], NULL) AS r;
+WITH text_form AS MATERIALIZED (
+	SELECT n.name, t.id, t.silhouette
+	FROM (VALUES ('agg_customers'), ('agg_random')) AS n (name),
+		segment.silhouette_samples(format('SELECT id, vec, cluster FROM agg_labels WHERE name = %L', n.name)) AS t)
+SELECT s.name, count(*) AS rows, count(*) FILTER (WHERE s.silhouette::text = t.silhouette::text) AS same_bits,
+	count(*) FILTER (WHERE s.silhouette IS NULL) AS without_cluster
+FROM agg_samples s LEFT JOIN text_form t USING (name, id)
+GROUP BY s.name ORDER BY s.name;
+SELECT abs(avg(s.silhouette) - a.silhouette) < 1e-12 AS mean_is_the_aggregate
+FROM agg_samples s, (SELECT segment.silhouette(vec, cluster) AS silhouette FROM agg_labels WHERE name = 'agg_random') AS a
+WHERE s.name = 'agg_random' GROUP BY a.silhouette;
+SELECT segment.silhouette_samples(vec, cluster) FROM agg_labels;
+SELECT segment.silhouette_samples(vec, 1) OVER () FROM agg_labels WHERE name = 'agg_random';
+SELECT segment.silhouette_samples(vec, cluster) OVER () FROM agg_labels;
+
 -- NULLs: a NULL vector or cluster skips its row; no rows give NULL
 SELECT segment.kmeans_fit(vec, 2)::text = segment.kmeans_fit(vec, 2) FILTER (WHERE vec IS NOT NULL)::text AS null_vector_skipped,
 	segment.silhouette(vec, cluster) = segment.silhouette(vec, cluster) FILTER (WHERE cluster IS NOT NULL) AS null_cluster_skipped
@@ -191,4 +219,4 @@ RESET maintenance_work_mem;
 
 DROP FUNCTION agg_text_forms(text);
 DROP FUNCTION agg_aggregates(text, text);
-DROP TABLE agg_customers, agg_random, agg_labels, agg_expected, agg_parallel, agg_parallel_answers, agg_countries, agg_window;
+DROP TABLE agg_samples, agg_signed_zeros, agg_customers, agg_random, agg_labels, agg_expected, agg_parallel, agg_parallel_answers, agg_countries, agg_window;

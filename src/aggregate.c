@@ -3,7 +3,7 @@
  * aggregate.c
  *	  The aggregate forms of the building blocks: kmeans_fit, evaluate,
  *	  silhouette, davies_bouldin, calinski_harabasz and pca_fit over the
- *	  rows themselves
+ *	  rows themselves, and silhouette_samples as a window function
  *
  * Each aggregate collects its group's vectors (and clusters, for the
  * scores) into the matrix a source is read into, then its final function
@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/typcache.h"
+#include "windowapi.h"
 
 #include "aggregate.h"
 #include "evaluate.h"
@@ -71,7 +72,7 @@ AggregateName(AggregateKind kind)
 		case AGGREGATE_EVALUATE:
 			return "segment.evaluate";
 		case AGGREGATE_CLUSTER_SCORES:
-			return "segment.silhouette (or davies_bouldin, calinski_harabasz)";
+			return "segment.silhouette, davies_bouldin or calinski_harabasz";
 		case AGGREGATE_PCA_FIT:
 			return "segment.pca_fit";
 	}
@@ -123,22 +124,22 @@ AggregateContextError(const char *function)
 
 /* An argument that is not a row's data must not be NULL */
 static void
-AggregateArgumentNotNull(FunctionCallInfo fcinfo, int arg, const char *name, AggregateKind kind)
+AggregateArgumentNotNull(FunctionCallInfo fcinfo, int arg, const char *name, const AggregateState *state)
 {
 	if (PG_ARGISNULL(arg))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s of %s must not be NULL", name, AggregateName(kind))));
+				 errmsg("%s of %s must not be NULL", name, state->function)));
 }
 
 /* An argument must be the same for every row of a group */
 static void
-AggregateArgumentSame(int64 first, int64 now, const char *name, AggregateKind kind)
+AggregateArgumentSame(int64 first, int64 now, const char *name, const AggregateState *state)
 {
 	if (first != now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s of %s must be the same for every row of a group", name, AggregateName(kind)),
+				 errmsg("%s of %s must be the same for every row of a group", name, state->function),
 				 errdetail("It was " INT64_FORMAT " for an earlier row and is " INT64_FORMAT " now.", first, now)));
 }
 
@@ -149,6 +150,7 @@ AggregateStateCreate(MemoryContext aggcontext, AggregateKind kind)
 	AggregateState *state = MemoryContextAllocZero(aggcontext, sizeof(AggregateState));
 
 	state->kind = kind;
+	state->function = AggregateName(kind);
 	return state;
 }
 
@@ -167,7 +169,7 @@ AggregateReserve(AggregateState *state, int64 more, MemoryContext aggcontext)
 
 	if (needed <= state->capacity)
 		return;
-	MemoryCheck(MemoryProduct(needed, per_row), AggregateName(state->kind));
+	MemoryCheck(MemoryProduct(needed, per_row), state->function);
 	capacity = Max(Min(capacity, max_rows), needed);
 	if (rows->x.values == NULL)
 	{
@@ -196,13 +198,13 @@ AggregateAddRow(AggregateState *state, ArrayType *array, int64 cluster, MemoryCo
 
 	problem = VectorCheck(array, &length);
 	if (problem != VECTOR_OK)
-		VectorReportProblem(problem, psprintf("vec of %s", AggregateName(state->kind)), NULL);
+		VectorReportProblem(problem, psprintf("vec of %s", state->function), NULL);
 	if (rows->x.values == NULL)
 		rows->x.cols = length;
 	else if (length != rows->x.cols)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vec of %s has %d elements, expected %d", AggregateName(state->kind), length, rows->x.cols),
+				 errmsg("vec of %s has %d elements, expected %d", state->function, length, rows->x.cols),
 				 errdetail("All vectors of one group must have the same length.")));
 	AggregateReserve(state, 1, aggcontext);
 	row = MatrixRow(&rows->x, rows->x.rows);
@@ -254,9 +256,9 @@ AggregateKMeansArguments(AggregateState *state, bool first, int32 k, int32 n_ini
 		state->seed = seed;
 		return;
 	}
-	AggregateArgumentSame(state->k, k, "k", state->kind);
-	AggregateArgumentSame(state->n_init, n_init, "n_init", state->kind);
-	AggregateArgumentSame(state->seed, seed, "seed", state->kind);
+	AggregateArgumentSame(state->k, k, "k", state);
+	AggregateArgumentSame(state->n_init, n_init, "n_init", state);
+	AggregateArgumentSame(state->seed, seed, "seed", state);
 }
 
 /* kmeans_fit(vec, k) and kmeans_fit(vec, k, n_init, seed): the transition */
@@ -268,11 +270,11 @@ kmeans_fit_accum(PG_FUNCTION_ARGS)
 	AggregateState *state = AggregateTransitionState(fcinfo, AGGREGATE_KMEANS_FIT, "kmeans_fit_accum", &aggcontext);
 	bool		seeded = PG_NARGS() >= 5;
 
-	AggregateArgumentNotNull(fcinfo, 2, "k", state->kind);
+	AggregateArgumentNotNull(fcinfo, 2, "k", state);
 	if (seeded)
 	{
-		AggregateArgumentNotNull(fcinfo, 3, "n_init", state->kind);
-		AggregateArgumentNotNull(fcinfo, 4, "seed", state->kind);
+		AggregateArgumentNotNull(fcinfo, 3, "n_init", state);
+		AggregateArgumentNotNull(fcinfo, 4, "seed", state);
 	}
 	AggregateKMeansArguments(state, PG_ARGISNULL(0), PG_GETARG_INT32(2),
 							 seeded ? PG_GETARG_INT32(3) : 10, seeded ? PG_GETARG_INT64(4) : 0);
@@ -290,8 +292,8 @@ evaluate_accum(PG_FUNCTION_ARGS)
 	int32		k_min;
 	int32		k_max;
 
-	AggregateArgumentNotNull(fcinfo, 2, "k_min", state->kind);
-	AggregateArgumentNotNull(fcinfo, 3, "k_max", state->kind);
+	AggregateArgumentNotNull(fcinfo, 2, "k_min", state);
+	AggregateArgumentNotNull(fcinfo, 3, "k_max", state);
 	k_min = PG_GETARG_INT32(2);
 	k_max = PG_GETARG_INT32(3);
 	if (PG_ARGISNULL(0))
@@ -303,8 +305,8 @@ evaluate_accum(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		AggregateArgumentSame(state->k, k_min, "k_min", state->kind);
-		AggregateArgumentSame(state->k_max, k_max, "k_max", state->kind);
+		AggregateArgumentSame(state->k, k_min, "k_min", state);
+		AggregateArgumentSame(state->k_max, k_max, "k_max", state);
 	}
 	AggregateTransitionRow(fcinfo, state, 0, aggcontext);
 	PG_RETURN_POINTER(state);
@@ -336,7 +338,7 @@ pca_fit_accum(PG_FUNCTION_ARGS)
 
 	if (PG_NARGS() >= 3)
 	{
-		AggregateArgumentNotNull(fcinfo, 2, "n_components", state->kind);
+		AggregateArgumentNotNull(fcinfo, 2, "n_components", state);
 		n_components = PG_GETARG_INT32(2);
 	}
 	if (PG_ARGISNULL(0))
@@ -345,7 +347,7 @@ pca_fit_accum(PG_FUNCTION_ARGS)
 		state->n_components = n_components;
 	}
 	else
-		AggregateArgumentSame(state->n_components, n_components, "n_components", state->kind);
+		AggregateArgumentSame(state->n_components, n_components, "n_components", state);
 	AggregateTransitionRow(fcinfo, state, 0, aggcontext);
 	PG_RETURN_POINTER(state);
 }
@@ -355,12 +357,12 @@ static void
 AggregateMismatch(const AggregateState *left, const AggregateState *right)
 {
 	if (left->kind != right->kind)
-		elog(ERROR, "cannot combine states of %s and %s", AggregateName(left->kind), AggregateName(right->kind));
-	AggregateArgumentSame(left->k, right->k, left->kind == AGGREGATE_EVALUATE ? "k_min" : "k", left->kind);
-	AggregateArgumentSame(left->k_max, right->k_max, "k_max", left->kind);
-	AggregateArgumentSame(left->n_init, right->n_init, "n_init", left->kind);
-	AggregateArgumentSame(left->seed, right->seed, "seed", left->kind);
-	AggregateArgumentSame(left->n_components, right->n_components, "n_components", left->kind);
+		elog(ERROR, "cannot combine states of %s and %s", left->function, AggregateName(right->kind));
+	AggregateArgumentSame(left->k, right->k, left->kind == AGGREGATE_EVALUATE ? "k_min" : "k", left);
+	AggregateArgumentSame(left->k_max, right->k_max, "k_max", left);
+	AggregateArgumentSame(left->n_init, right->n_init, "n_init", left);
+	AggregateArgumentSame(left->seed, right->seed, "seed", left);
+	AggregateArgumentSame(left->n_components, right->n_components, "n_components", left);
 }
 
 /* Combine function: append the rows of the right state to the left (non-strict) */
@@ -402,7 +404,7 @@ vectors_combine(PG_FUNCTION_ARGS)
 	else if (into->x.cols != from->x.cols)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vec of %s has %d elements, expected %d", AggregateName(left->kind), from->x.cols,
+				 errmsg("vec of %s has %d elements, expected %d", left->function, from->x.cols,
 						into->x.cols),
 				 errdetail("All vectors of one group must have the same length.")));
 	AggregateReserve(left, from->x.rows, aggcontext);
@@ -432,7 +434,7 @@ vectors_serialize(PG_FUNCTION_ARGS)
 	if (values_size + clusters_size > MaxAllocSize - 64)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the rows one parallel worker collected for %s exceed 1 GB", AggregateName(state->kind)),
+				 errmsg("the rows one parallel worker collected for %s exceed 1 GB", state->function),
 				 errdetail("A parallel worker passes its rows to the leader as one value, of at most 1 GB."),
 				 errhint("Run the query without parallel workers: SET max_parallel_workers_per_gather = 0.")));
 
@@ -655,4 +657,93 @@ pca_fit_final(PG_FUNCTION_ARGS)
 	copy.values = MemoryAllocLarge(CurrentMemoryContext, size);
 	memcpy(copy.values, state->rows.x.values, size);
 	PG_RETURN_DATUM(PcaFitRows(&copy, state->n_components, AggregateResultDesc(fcinfo, "pca_fit_final")));
+}
+
+/* The silhouettes of one window partition, computed on its first row */
+typedef struct SilhouettePartition
+{
+	bool		computed;
+	double	   *silhouettes;	/* per row of the partition */
+	bool	   *nulls;			/* rows without a vector or cluster */
+} SilhouettePartition;
+
+/*
+ * Read a window partition's rows into a scored source (rows with a NULL
+ * vector or cluster left out and marked in nulls), checking the memory the
+ * silhouettes need as it grows
+ */
+static void
+SilhouettePartitionRead(WindowObject winobj, int64 count, bool *nulls, AggregateState *state,
+						int64 *positions)
+{
+	MemoryContext context = CurrentMemoryContext;
+
+	for (int64 p = 0; p < count; p++)
+	{
+		bool		vector_null;
+		bool		cluster_null;
+		bool		outside;
+		Datum		vector = WinGetFuncArgInPartition(winobj, 0, (int) p, WINDOW_SEEK_HEAD, false,
+													  &vector_null, &outside);
+		Datum		cluster = WinGetFuncArgInPartition(winobj, 1, (int) p, WINDOW_SEEK_HEAD, false,
+													   &cluster_null, &outside);
+		ArrayType  *array;
+
+		nulls[p] = vector_null || cluster_null;
+		if (nulls[p])
+			continue;
+		array = DatumGetArrayTypeP(vector);
+		positions[state->rows.x.rows] = p;
+		AggregateAddRow(state, array, DatumGetInt32(cluster), context);
+		/* a short-header array was copied: free the copy now */
+		if ((Pointer) array != DatumGetPointer(vector))
+			pfree(array);
+	}
+}
+
+/*
+ * silhouette_samples(vec, cluster) OVER (...): each row's silhouette among
+ * the rows of its partition, as silhouette_samples(source) gives it; NULL
+ * for a row without a vector or cluster.  The partition's silhouettes are
+ * computed once, on its first row, and kept for the others.
+ */
+PG_FUNCTION_INFO_V1(silhouette_samples_window);
+Datum
+silhouette_samples_window(PG_FUNCTION_ARGS)
+{
+	WindowObject winobj = PG_WINDOW_OBJECT();
+	SilhouettePartition *partition = WinGetPartitionLocalMemory(winobj, sizeof(SilhouettePartition));
+	int64		position = WinGetCurrentPosition(winobj);
+
+	if (!partition->computed)
+	{
+		MemoryContext partition_context = GetMemoryChunkContext(partition);
+		int64		count = WinGetPartitionRowCount(winobj);
+		AggregateState state = {0};
+		int64	   *positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(count, sizeof(int64)));
+		double	   *silhouettes;
+
+		if (count > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("segment.silhouette_samples takes at most %d rows per window partition", PG_INT32_MAX)));
+		state.kind = AGGREGATE_CLUSTER_SCORES;
+		state.function = "segment.silhouette_samples";
+		partition->silhouettes = MemoryContextAllocExtended(partition_context, MemoryProduct(count, sizeof(double)),
+															MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		partition->nulls = MemoryContextAllocExtended(partition_context, MemoryProduct(count, sizeof(bool)),
+													  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		SilhouettePartitionRead(winobj, count, partition->nulls, &state, positions);
+		if (state.rows.x.rows > 0)
+		{
+			silhouettes = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(state.rows.x.rows, sizeof(double)));
+			SilhouetteSamplesOfSource(&state.rows, silhouettes);
+			for (int64 i = 0; i < state.rows.x.rows; i++)
+				partition->silhouettes[positions[i]] = silhouettes[i];
+		}
+		partition->computed = true;
+	}
+	if (partition->nulls[position])
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(partition->silhouettes[position]);
 }

@@ -30,6 +30,7 @@ typedef enum AggregateKind
 typedef struct AggregateState
 {
 	AggregateKind kind;
+	const char *function;		/* the SQL function, for messages */
 	int32		k;				/* kmeans_fit: k; evaluate: k_min */
 	int32		k_max;			/* evaluate */
 	int32		n_init;			/* kmeans_fit, evaluate */

@@ -485,6 +485,33 @@ SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed)
 	return result;
 }
 
+/*
+ * The silhouette of each row in memory (source->clusters set), in the
+ * source's order: silhouettes[i] is row i's
+ */
+void
+SilhouetteSamplesOfSource(const SourceData *source, double *silhouettes)
+{
+	LabeledRows rows;
+	int64	   *positions;
+	double	   *grouped;
+	int64		n = source->x.rows;
+
+	positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(n, sizeof(int64)));
+	for (int64 i = 0; i < n; i++)
+		positions[i] = i;
+	/* sorted by MetricsGroup: grouped row i is source row positions[i] */
+	MetricsGroup(source, positions, n, &rows);
+	MetricsCheckLabels(&rows, "silhouette_samples");
+	MemoryCheck(MemoryProduct(3 * rows.x.rows, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette_samples");
+	grouped = SilhouetteRows(&rows);
+	for (int64 i = 0; i < n; i++)
+		silhouettes[positions[i]] = grouped[i];
+	pfree(grouped);
+	pfree(positions);
+	MetricsFreeRows(&rows);
+}
+
 /* silhouette(source, sample_size, seed): the mean silhouette */
 PG_FUNCTION_INFO_V1(silhouette);
 Datum

@@ -21,6 +21,7 @@
 extern Size SilhouetteExtraPerRow(int64 sample_size);
 extern double SilhouetteScore(text *source, int64 sample_size, int64 seed);
 extern double SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed);
+extern void SilhouetteSamplesOfSource(const SourceData *source, double *silhouettes);
 extern double DaviesBouldinOfSource(const SourceData *source);
 extern double CalinskiHarabaszOfSource(const SourceData *source);
 extern void ClusterScoresOfSource(const SourceData *source, int64 sample_size, int64 seed,

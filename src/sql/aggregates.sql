@@ -2,7 +2,8 @@
 
 -- The building blocks as aggregates over the rows themselves (src/aggregate.c):
 -- kmeans_fit, evaluate, silhouette, davies_bouldin, calinski_harabasz and
--- pca_fit under the names of their source-text forms.  A string literal
+-- pca_fit under the names of their source-text forms, and the window
+-- function silhouette_samples.  A string literal
 -- still resolves to the text form, a float8[] column to the aggregate.  Each
 -- gives the same bits as its text form on the same rows, whatever their
 -- order, the plan or the parallel workers; each works with GROUP BY and as
@@ -145,3 +146,12 @@ CREATE AGGREGATE segment.pca_fit(vec double precision[], n_components integer) (
 );
 COMMENT ON AGGREGATE segment.pca_fit(double precision[], integer) IS
 	'principal component analysis of the vectors of a group, as pca_fit(source, n_components)';
+
+-- Each row's silhouette needs every other row of its partition: a window
+-- function, which computes a partition's silhouettes once, on its first row
+CREATE FUNCTION segment.silhouette_samples(vec double precision[], cluster integer)
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'silhouette_samples_window'
+	LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION segment.silhouette_samples(double precision[], integer) IS
+	'window function: each row''s silhouette among the rows of its partition, as silhouette_samples(source); NULL for a row without a vector or cluster';
