@@ -17,14 +17,19 @@
  * (the matrix and the working set of the building block, as the text form
  * counts it) is checked against maintenance_work_mem as each state grows.
  *
- * A final function reorders the state's rows in place when it sorts them,
- * and never adds or removes one: the state still holds the same rows, so a
- * later transition, or another final function sharing the state, sees the
- * same group.  That is what lets them serve as window aggregates.
+ * The final functions of kmeans_fit and evaluate reorder the state's rows in
+ * place when they sort them (their states hold nothing per row but the
+ * vector), and never add or remove one: the state still holds the same
+ * rows, so a later transition sees the same group, which lets them serve as
+ * window aggregates with moving frames.  A cancel in the middle of the
+ * reordering aborts the query, which ends the state too.  The scores sort
+ * copies (their states may be shared by the three of them) and pca_fit fits
+ * a copy.
  *
  * NULLs: a row whose vector (or cluster) is NULL is skipped, as regr_slope
  * skips a pair with a NULL; a NULL argument (k, n_init, ...) is an error;
- * a group with no rows gives NULL.
+ * a group with no rows gives NULL.  The arguments are checked on a group's
+ * first row, so a group without rows gives NULL whatever they are.
  *
  * Copyright (c) 2026, the segment authors
  *
@@ -55,8 +60,8 @@
 /* The first version of the serialized state */
 #define AGGREGATE_STATE_VERSION 1
 
-/* Rows the first allocation has room for */
-#define AGGREGATE_INITIAL_ROWS 1024
+/* Rows the first allocation has room for: small, as a GROUP BY may hold many states */
+#define AGGREGATE_INITIAL_ROWS 16
 
 /* Rows between interrupt checks while rows are appended */
 #define AGGREGATE_INTERRUPT_ROWS 8192
@@ -431,7 +436,8 @@ vectors_serialize(PG_FUNCTION_ARGS)
 	state = (AggregateState *) PG_GETARG_POINTER(0);
 	values_size = MemoryProduct(state->rows.x.rows, state->rows.x.cols * sizeof(double));
 	clusters_size = state->rows.clusters ? state->rows.x.rows * sizeof(int64) : 0;
-	if (values_size + clusters_size > MaxAllocSize - 64)
+	/* the bytea, with its header and the arguments, must stay below 1 GB */
+	if (values_size + clusters_size > MaxAllocSize - VARHDRSZ - 64)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("the rows one parallel worker collected for %s exceed 1 GB", state->function),
@@ -450,7 +456,8 @@ vectors_serialize(PG_FUNCTION_ARGS)
 	pq_sendint32(&buf, state->rows.x.cols);
 	pq_sendint64(&buf, state->rows.x.rows);
 	/* the doubles as they lie in memory: the leader runs on the same machine */
-	pq_sendbytes(&buf, (const char *) state->rows.x.values, (int) values_size);
+	if (values_size > 0)
+		pq_sendbytes(&buf, (const char *) state->rows.x.values, (int) values_size);
 	if (clusters_size > 0)
 		pq_sendbytes(&buf, (const char *) state->rows.clusters, (int) clusters_size);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
@@ -471,7 +478,6 @@ PG_FUNCTION_INFO_V1(vectors_deserialize);
 Datum
 vectors_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext;
 	bytea	   *bytes;
 	StringInfoData buf;
 	AggregateState *state;
@@ -480,7 +486,11 @@ vectors_deserialize(PG_FUNCTION_ARGS)
 	int64		rows;
 	Size		values_size;
 
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
+	/*
+	 * The state lives in the current, per-input memory: the combine function
+	 * copies its rows into the group's state, so they are not held twice
+	 */
+	if (!AggCheckCallContext(fcinfo, NULL))
 		AggregateContextError("vectors_deserialize");
 	bytes = PG_GETARG_BYTEA_PP(0);
 	buf.data = VARDATA_ANY(bytes);
@@ -493,7 +503,7 @@ vectors_deserialize(PG_FUNCTION_ARGS)
 	kind = pq_getmsgbyte(&buf);
 	if (kind < AGGREGATE_KMEANS_FIT || kind > AGGREGATE_PCA_FIT)
 		AggregateStateInvalid("Its kind is unknown.");
-	state = AggregateStateCreate(aggcontext, (AggregateKind) kind);
+	state = AggregateStateCreate(CurrentMemoryContext, (AggregateKind) kind);
 	state->k = pq_getmsgint(&buf, 4);
 	state->k_max = pq_getmsgint(&buf, 4);
 	state->n_init = pq_getmsgint(&buf, 4);
@@ -509,7 +519,7 @@ vectors_deserialize(PG_FUNCTION_ARGS)
 	if (rows > 0)
 	{
 		state->rows.x.cols = cols;
-		AggregateReserve(state, rows, aggcontext);
+		AggregateReserve(state, rows, CurrentMemoryContext);
 		pq_copymsgbytes(&buf, (char *) state->rows.x.values, (int) values_size);
 		if (state->rows.clusters != NULL)
 			pq_copymsgbytes(&buf, (char *) state->rows.clusters, (int) (rows * sizeof(int64)));
@@ -677,28 +687,35 @@ SilhouettePartitionRead(WindowObject winobj, int64 count, bool *nulls, Aggregate
 						int64 *positions)
 {
 	MemoryContext context = CurrentMemoryContext;
+	MemoryContext row_context = AllocSetContextCreate(context, "segment silhouette_samples row",
+													  ALLOCSET_DEFAULT_SIZES);
 
 	for (int64 p = 0; p < count; p++)
 	{
 		bool		vector_null;
 		bool		cluster_null;
 		bool		outside;
-		Datum		vector = WinGetFuncArgInPartition(winobj, 0, (int) p, WINDOW_SEEK_HEAD, false,
-													  &vector_null, &outside);
-		Datum		cluster = WinGetFuncArgInPartition(winobj, 1, (int) p, WINDOW_SEEK_HEAD, false,
-													   &cluster_null, &outside);
-		ArrayType  *array;
+		Datum		cluster;
+		Datum		vector;
+		MemoryContext old = MemoryContextSwitchTo(row_context);
 
+		/*
+		 * Each fetch may replace the row the last one pointed into: the
+		 * cluster (by value) first, then the vector, used before any other
+		 * fetch
+		 */
+		cluster = WinGetFuncArgInPartition(winobj, 1, (int) p, WINDOW_SEEK_HEAD, false, &cluster_null, &outside);
+		vector = WinGetFuncArgInPartition(winobj, 0, (int) p, WINDOW_SEEK_HEAD, false, &vector_null, &outside);
 		nulls[p] = vector_null || cluster_null;
-		if (nulls[p])
-			continue;
-		array = DatumGetArrayTypeP(vector);
-		positions[state->rows.x.rows] = p;
-		AggregateAddRow(state, array, DatumGetInt32(cluster), context);
-		/* a short-header array was copied: free the copy now */
-		if ((Pointer) array != DatumGetPointer(vector))
-			pfree(array);
+		if (!nulls[p])
+		{
+			positions[state->rows.x.rows] = p;
+			AggregateAddRow(state, DatumGetArrayTypeP(vector), DatumGetInt32(cluster), context);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_context);
 	}
+	MemoryContextDelete(row_context);
 }
 
 /*
@@ -720,13 +737,16 @@ silhouette_samples_window(PG_FUNCTION_ARGS)
 		MemoryContext partition_context = GetMemoryChunkContext(partition);
 		int64		count = WinGetPartitionRowCount(winobj);
 		AggregateState state = {0};
-		int64	   *positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(count, sizeof(int64)));
+		int64	   *positions;
 		double	   *silhouettes;
 
 		if (count > PG_INT32_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("segment.silhouette_samples takes at most %d rows per window partition", PG_INT32_MAX)));
+		/* each row's position, silhouette and NULL flag, besides what the scores count */
+		MemoryCheck(MemoryProduct(count, sizeof(int64) + sizeof(double) + sizeof(bool)), "segment.silhouette_samples");
+		positions = MemoryAllocLarge(CurrentMemoryContext, MemoryProduct(count, sizeof(int64)));
 		state.kind = AGGREGATE_CLUSTER_SCORES;
 		state.function = "segment.silhouette_samples";
 		partition->silhouettes = MemoryContextAllocExtended(partition_context, MemoryProduct(count, sizeof(double)),

@@ -73,6 +73,16 @@ MetricsCompareClusters(const void *a, const void *b, void *arg)
 	return VectorCompare(xa, xb, source->x.cols);
 }
 
+/* MetricsSortByCluster: positions sorted by MetricsCompareClusters, interruptible */
+#define ST_SORT MetricsSortByCluster
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE_ARG_TYPE void
+#define ST_COMPARE(a, b, arg) MetricsCompareClusters((a), (b), (arg))
+#define ST_SCOPE static
+#define ST_DEFINE
+#define ST_CHECK_FOR_INTERRUPTS
+#include "lib/sort_template.h"
+
 /*
  * Group the rows picked by positions (count of them) by cluster into out,
  * numbering clusters densely in the order of their numbers.
@@ -82,7 +92,7 @@ MetricsGroup(const SourceData *source, int64 *positions, int64 count, LabeledRow
 {
 	int			dims = source->x.cols;
 
-	qsort_arg(positions, count, sizeof(int64), MetricsCompareClusters, (void *) source);
+	MetricsSortByCluster(positions, count, (void *) source);
 	out->x.rows = count;
 	out->x.cols = dims;
 	out->x.values = MemoryAllocLarge(CurrentMemoryContext,
@@ -395,6 +405,16 @@ MetricsCompareRows(const void *a, const void *b, void *arg)
 	return 0;
 }
 
+/* MetricsSortByRow: positions sorted by MetricsCompareRows, interruptible */
+#define ST_SORT MetricsSortByRow
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE_ARG_TYPE void
+#define ST_COMPARE(a, b, arg) MetricsCompareRows((a), (b), (arg))
+#define ST_SCOPE static
+#define ST_DEFINE
+#define ST_CHECK_FOR_INTERRUPTS
+#include "lib/sort_template.h"
+
 /* Mean silhouette of grouped rows */
 static double
 SilhouetteMean(const LabeledRows *rows)
@@ -465,7 +485,7 @@ SilhouetteOfSource(const SourceData *source, int64 sample_size, int64 seed)
 	{
 		RandomState rng;
 
-		qsort_arg(positions, n, sizeof(int64), MetricsCompareRows, (void *) source);
+		MetricsSortByRow(positions, n, (void *) source);
 		RandomSeed(&rng, seed, 0);
 		/* The first sample_size entries of a partial Fisher-Yates shuffle */
 		for (int64 i = 0; i < sample_size; i++)

@@ -166,11 +166,15 @@ parallel_workers(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(Max(ParallelWorkersWanted(), 0));
 }
 
-/* Whether this backend may start parallel workers now (not inside one) */
+/*
+ * Whether this backend may start parallel workers now: not inside a worker.
+ * The leader of a parallel query may (an aggregate's final function runs
+ * there): parallel mode nests, and each ParallelContext keeps to itself.
+ */
 static bool
 ParallelWorkersAllowed(void)
 {
-	return !IsParallelWorker() && IsUnderPostmaster && !IsInParallelMode();
+	return !IsParallelWorker() && IsUnderPostmaster;
 }
 
 /*

@@ -3,11 +3,10 @@
 -- 100,000 × 10 table "synthetic".  Each query sets its own parallel
 -- settings; interleaved runs in one backend, medians.
 --
--- A parallel scan feeds the aggregate through its combine function, but the
--- fit then runs in the leader inside a parallel query, where PostgreSQL
--- starts no further workers: the k-means runs are not spread as the text
--- form (or the aggregate over a serial scan) spreads them.  The scan-bound
--- Calinski-Harabasz index shows the other side.
+-- A parallel scan feeds the aggregate through its combine function; the fit
+-- then runs in the leader with its own workers, as the text form's does.
+-- The scan-bound Calinski-Harabasz index shows what the scan's workers
+-- cost on a plain table: each passes its rows to the leader.
 \set QUIET on
 \pset footer off
 SET maintenance_work_mem = '1GB';
