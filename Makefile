@@ -2,6 +2,7 @@
 #
 #   make && make install      build and install into the server of $(PG_CONFIG)
 #   make test                 install what is missing, then run every test in a throwaway cluster
+#   make test-citus           the Citus suite alone (a coordinator and two workers of its own)
 #   make demo                 segment the bundled Online Retail data (DEMO_DB=... to use your own database)
 #   make bench                benchmarks on the bundled data
 #   make browser-check        render the demo's pictures in headless Chromium, fail if blank or clipped
@@ -137,9 +138,11 @@ install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql $(ADDED_SQL_SOURCES) src/sql/owner.sql $(REPLACED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).finish.sql
 	{ echo '-- segment 0.3 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-.PHONY: test demo bench browser-check valgrind-check
+.PHONY: test test-citus demo bench browser-check valgrind-check
 test:
 	@tools/test.sh
+test-citus:
+	@tools/test-citus.sh
 demo:
 	@tools/demo.sh
 bench:

@@ -506,10 +506,13 @@ BEGIN
 	IF result_table = 'profiles' THEN
 		RETURN format($sql$
 		WITH r AS MATERIALIZED %2$s,
-		m AS (SELECT a.cluster, r.labels[a.cluster] AS label, %4$s AS value, segment.scale(%3$s, r.scaler) AS z,
+		-- (the customers in the order of their ids, so each segment's sums
+		-- add in one order, whatever order the tables' rows lie in: the
+		-- same bits on a single node and on Citus)
+		m AS MATERIALIZED (SELECT a.cluster, r.labels[a.cluster] AS label, %4$s AS value, segment.scale(%3$s, r.scaler) AS z,
 				f.total_amount, f.r_score, f.f_score, f.m_score
 			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
-			  WHERE a.cluster IS NOT NULL),
+			  WHERE a.cluster IS NOT NULL ORDER BY a.customer_id),
 		p AS (SELECT m.cluster, min(m.label) AS label, count(*) AS customers,
 				count(*)::double precision / sum(count(*)) OVER () AS share %5$s,
 				CASE WHEN min(r.user_labels[m.cluster]) IS NULL THEN 'automatic' ELSE 'user' END AS label_source,
@@ -541,11 +544,12 @@ BEGIN
 
 	IF result_table = 'silhouette' THEN
 		RETURN format($sql$
+		WITH a AS MATERIALIZED (SELECT cluster, silhouette FROM %1$I.assignments WHERE cluster IS NOT NULL
+			ORDER BY customer_id)
 		SELECT cluster, count(*) AS customers, avg(silhouette) AS mean_silhouette,
 			min(silhouette) AS min_silhouette, max(silhouette) AS max_silhouette,
 			count(silhouette) AS sample_size
-		FROM %1$I.assignments WHERE cluster IS NOT NULL
-		GROUP BY GROUPING SETS ((cluster), ()) $sql$, segmentation);
+		FROM a GROUP BY GROUPING SETS ((cluster), ()) $sql$, segmentation);
 	END IF;
 
 	IF result_table = 'boxplots' THEN
