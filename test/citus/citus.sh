@@ -26,22 +26,12 @@ work=$(mktemp -d)
 superuser=$(id -un)
 [ "$(id -u)" -eq 0 ] && superuser=postgres
 reader=regress_segment_citus_reader
-test_number=0
 nodes="coordinator worker1 worker2"
 declare -A port
 
-# ok CONDITION DESCRIPTION: one TAP line
-ok() {
-	test_number=$((test_number + 1))
-	if [ "$1" = "t" ]; then echo "ok $test_number - $2"; else echo "not ok $test_number - $2"; fi
-}
+. test/tap.sh
 # the servers run as postgres when the script runs as root
-if [ "$(id -u)" -eq 0 ]; then
-	chown postgres "$work"
-	as_server_owner() { (cd / && runuser -u postgres -- "$@"); }
-else
-	as_server_owner() { "$@"; }
-fi
+[ "$(id -u)" -eq 0 ] && chown postgres "$work"
 # on NODE [PSQL ARGUMENTS]: psql on a node's database "segment_citus"
 on() {
 	local node=$1

@@ -12,13 +12,8 @@ export PGDATABASE=${1:-contrib_regression}
 schema=retail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-test_number=0
 
-# ok CONDITION DESCRIPTION: one TAP line
-ok() {
-	test_number=$((test_number + 1))
-	if [ "$1" = "t" ]; then echo "ok $test_number - $2"; else echo "not ok $test_number - $2"; fi
-}
+. test/tap.sh
 # same FILE FILE DESCRIPTION: ok when the two sorted listings are equal and
 # not empty, else the difference
 same() {

@@ -11,19 +11,8 @@ cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 original=segment_dump
-test_number=0
-failures=0
 
-# ok CONDITION DESCRIPTION: one TAP line
-ok() {
-	test_number=$((test_number + 1))
-	if [ "$1" = "t" ]; then
-		echo "ok $test_number - $2"
-	else
-		echo "not ok $test_number - $2"
-		failures=$((failures + 1))
-	fi
-}
+. test/tap.sh
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 # Every row of every table of every segmentation and of the registry, as one

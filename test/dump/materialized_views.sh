@@ -18,7 +18,6 @@ custom=segment_views_custom
 plain=segment_views_plain
 text_form=segment_views_text_form
 text_form_restored=segment_views_text_form_restored
-test_number=0
 
 cleanup() {
 	for database in "$original" "$custom" "$plain" "$text_form" "$text_form_restored"; do
@@ -28,11 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ok CONDITION DESCRIPTION: one TAP line
-ok() {
-	test_number=$((test_number + 1))
-	if [ "$1" = "t" ]; then echo "ok $test_number - $2"; else echo "not ok $test_number - $2"; fi
-}
+. test/tap.sh
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 # Every row of every materialized view of schema shop, one sorted text per view

@@ -19,7 +19,6 @@ password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 original=segment_owned
 restored=segment_owned_restored
 one_schema=segment_owned_one_schema
-test_number=0
 
 cleanup() {
 	for database in "$original" "$restored" "$one_schema"; do
@@ -30,11 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ok CONDITION DESCRIPTION: one TAP line
-ok() {
-	test_number=$((test_number + 1))
-	if [ "$1" = "t" ]; then echo "ok $test_number - $2"; else echo "not ok $test_number - $2"; fi
-}
+. test/tap.sh
 # as the superuser of the test cluster, and as the database's owner
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 as_owner() { PGUSER=$owner PGPASSWORD=$password "$@"; }

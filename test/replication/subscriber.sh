@@ -31,21 +31,11 @@ owner=regress_segment_replica_owner
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 work=$(mktemp -d)
 subscriber_port=
-test_number=0
 timeout=60
 
-# ok CONDITION DESCRIPTION: one TAP line
-ok() {
-	test_number=$((test_number + 1))
-	if [ "$1" = "t" ]; then echo "ok $test_number - $2"; else echo "not ok $test_number - $2"; fi
-}
+. test/tap.sh
 # the servers run as postgres when the script runs as root
-if [ "$(id -u)" -eq 0 ]; then
-	chown postgres "$work"
-	as_server_owner() { (cd / && runuser -u postgres -- "$@"); }
-else
-	as_server_owner() { "$@"; }
-fi
+[ "$(id -u)" -eq 0 ] && chown postgres "$work"
 # pub / sub [PSQL ARGUMENTS]: psql on the publisher's or the subscriber's
 # database (SQL on standard input when no -c)
 pub() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$publisher" "$@"; }

@@ -10,13 +10,8 @@ cd "$(dirname "$0")/../.."
 export PGDATABASE=segment_walkthrough
 work=$(mktemp -d)
 trap 'rm -rf "$work"; dropdb --if-exists segment_walkthrough' EXIT
-test_number=0
 
-# ok CONDITION DESCRIPTION: one TAP line
-ok() {
-	test_number=$((test_number + 1))
-	if [ "$1" = "t" ]; then echo "ok $test_number - $2"; else echo "not ok $test_number - $2"; fi
-}
+. test/tap.sh
 # query SQL: one value
 query() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
 
