@@ -5,6 +5,7 @@
 #   make test-citus           the Citus suite alone (a coordinator and two workers of its own)
 #   make demo                 segment the bundled Online Retail data (DEMO_DB=... to use your own database)
 #   make bench                benchmarks on the bundled data
+#   make bench-citus          SCALE=25 on a Citus cluster of its own against a single node
 #   make browser-check        render the demo's pictures in headless Chromium, fail if blank or clipped
 #   make valgrind-check       regression tests with the server under valgrind memcheck (slow)
 
@@ -59,7 +60,8 @@ SQL_SOURCES = \
 	$(REPLACED_SQL_SOURCES)
 # the files of objects new in this version, created by both scripts
 ADDED_SQL_SOURCES = \
-	src/sql/aggregates.sql
+	src/sql/aggregates.sql \
+	src/sql/citus.sql
 # the files whose functions the update from the previous version creates or
 # replaces, in both scripts
 REPLACED_SQL_SOURCES = \
@@ -138,7 +140,7 @@ install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql $(ADDED_SQL_SOURCES) src/sql/owner.sql $(REPLACED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).finish.sql
 	{ echo '-- segment 0.3 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-.PHONY: test test-citus demo bench browser-check valgrind-check
+.PHONY: test test-citus demo bench bench-citus browser-check valgrind-check
 test:
 	@tools/test.sh
 test-citus:
@@ -147,6 +149,8 @@ demo:
 	@tools/demo.sh
 bench:
 	@tools/bench.sh
+bench-citus:
+	@tools/bench_citus.sh
 browser-check:
 	@tools/browser-check.sh
 valgrind-check:

@@ -814,6 +814,8 @@ CREATE OR REPLACE FUNCTION segment.complete_segmentation_tables(segmentation tex
 	AS $function$
 DECLARE
 	schema regnamespace := to_regnamespace(quote_ident(segmentation));
+	colocate_with regclass := (SELECT segment.colocation_source(s.source, s.customer_column)
+							   FROM segment.segmentations s WHERE s.name = segmentation);
 	result_table text;
 	unique_key text;
 	query_column record;
@@ -830,6 +832,11 @@ BEGIN
 				segment.segmentation_query(segmentation, result_table));
 			EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', result_table || '_key', segmentation, result_table, unique_key);
 			PERFORM segment.set_replica_identity(segmentation, result_table, unique_key);
+			-- on Citus, a row per customer on the shard of the customer's lines
+			IF colocate_with IS NOT NULL AND result_table = ANY (segment.per_customer_tables()) THEN
+				EXECUTE 'SELECT create_distributed_table($1, ''customer_id'', colocate_with => $2)'
+					USING format('%I.%I', segmentation, result_table), colocate_with::text;
+			END IF;
 			-- whoever may read profiles may read the new table too
 			FOR privilege IN
 				SELECT a.grantee, a.privilege_type, a.is_grantable
@@ -1807,6 +1814,11 @@ CREATE OR REPLACE FUNCTION segment.segmentation_dependents(schema regnamespace)
 			AND NOT (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT oid FROM own UNION ALL SELECT oid FROM own_index))
 			AND NOT (d.classid = 'pg_rewrite'::regclass
 					 AND EXISTS (SELECT FROM pg_rewrite r WHERE r.oid = d.objid AND r.rulename = '_RETURN'))
+			-- Citus's own trigger on a distributed table (segment.colocation_source)
+			AND NOT (d.classid = 'pg_trigger'::regclass
+					 AND EXISTS (SELECT FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid
+								 WHERE g.oid = d.objid AND p.proname = 'citus_truncate_trigger'
+									 AND p.pronamespace = 'pg_catalog'::regnamespace))
 		UNION
 		SELECT 'pg_class'::regclass, r.ev_class, 0 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
 		WHERE d.classid = 'pg_rewrite'::regclass AND r.rulename = '_RETURN' AND d.deptype = 'n'
@@ -1930,12 +1942,28 @@ BEGIN
 		FROM unnest(%2$L::text[]) WITH ORDINALITY AS l (label, c) WHERE p.cluster = l.c;
 		UPDATE %1$I.transitions t SET from_label = (%2$L::text[])[t.from_cluster] WHERE t.from_cluster IS NOT NULL;
 		UPDATE %1$I.transitions t SET to_label = (%2$L::text[])[t.to_cluster] WHERE t.to_cluster IS NOT NULL;
-		UPDATE %1$I.history h SET label = (%2$L::text[])[h.cluster] WHERE h.valid_to IS NULL AND h.cluster IS NOT NULL $sql$,
-		segmentation, new_labels, new_user_labels));
+		UPDATE %1$I.history h SET label = %4$s WHERE h.valid_to IS NULL AND h.cluster IS NOT NULL $sql$,
+		segmentation, new_labels, new_user_labels, segment.label_case_sql('h.cluster', new_labels)));
 END
 $function$;
 COMMENT ON FUNCTION segment.set_label(text, integer, text) IS
 	'names a segment (NULL restores the automatic name); the name follows the segment through refreshes';
+
+-- The label of each segment number as a CASE expression over column: what
+-- labels[column] gives, written so that Citus can send it to the shards of
+-- a distributed history (Citus 13 cannot deparse an UPDATE that sets a
+-- column to an array element)
+CREATE OR REPLACE FUNCTION segment.label_case_sql(column_sql text, labels text[])
+	RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT coalesce('CASE ' || column_sql || string_agg(format(' WHEN %s THEN %L', l.c, l.label), '' ORDER BY l.c) || ' END',
+		'NULL::text')
+	FROM unnest(labels) WITH ORDINALITY AS l (label, c)
+$$;
+COMMENT ON FUNCTION segment.label_case_sql(text, text[]) IS
+	'CASE column WHEN 1 THEN labels[1] ... END: a segment number''s label, as an expression';
 
 -- trim_history: delete the closed history rows that ended more than
 -- older_than before the time history runs to (the last refresh's as_of, the
@@ -1949,6 +1977,7 @@ DECLARE
 	segmentation text := trim_history.name;
 	r segment.segmentations;
 	owner_role oid;
+	cutoff timestamptz;
 BEGIN
 	IF segmentation IS NULL OR older_than IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name and older_than must not be NULL';
@@ -1963,9 +1992,11 @@ BEGIN
 	END IF;
 	-- as the segmentation's owner, security-restricted
 	owner_role := segment.segmentation_owner(r.schema, r.owner);
+	-- the cut-off as an exact epoch: a constant Citus can send to the shards
+	cutoff := coalesce(r.history_as_of AT TIME ZONE r.time_zone, now()) - older_than;
 	RETURN segment.execute_as_owner(segmentation, owner_role::regrole,
-		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < coalesce(%L::timestamp AT TIME ZONE %L, now()) - %L::interval '
-			'RETURNING 1) SELECT count(*) FROM gone', segmentation, r.history_as_of, r.time_zone, older_than))::bigint;
+		format('WITH gone AS (DELETE FROM %I.history WHERE valid_to < to_timestamp(%s) '
+			'RETURNING 1) SELECT count(*) FROM gone', segmentation, extract(epoch FROM cutoff)))::bigint;
 END
 $function$;
 COMMENT ON FUNCTION segment.trim_history(text, interval) IS
