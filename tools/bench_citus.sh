@@ -22,7 +22,7 @@ superuser=$(id -un)
 . test/tap.sh
 . test/citus/cluster.sh
 trap 'citus_cluster_stop; rm -rf "$work"' EXIT
-citus_cluster_start -c maintenance_work_mem=512MB -c work_mem=64MB || exit 1
+citus_cluster_start -c maintenance_work_mem=512MB -c work_mem=64MB ${CITUS_OPTIONS:-} || exit 1
 
 echo "loading $scale copies of the bundled data ..."
 coordinator > "$work/load.log" 2>&1 <<SQL || { cat "$work/load.log"; exit 1; }
