@@ -75,7 +75,10 @@ class Installation:
                        % (PORT, self.socket))
 
     def env(self):
-        env = dict(os.environ, PGHOST=self.socket, PGPORT=PORT, PGUSER="postgres")
+        # PG_CONFIG for the shell suites that start clusters of their own
+        # (subscriber, Citus): the relocated copy's, so they run the mutant
+        env = dict(os.environ, PGHOST=self.socket, PGPORT=PORT, PGUSER="postgres",
+                   PG_CONFIG=self.lib + "/bin/pg_config")
         env.pop("PGDATABASE", None)
         return env
 
