@@ -103,7 +103,7 @@ AggregateBytesPerRow(const AggregateState *state, int dims)
 			break;
 		case AGGREGATE_EVALUATE:
 			per_row = EvaluateExtraPerRow(state->k, state->k_max);
-			per_dim = EvaluateExtraPerDim();
+			per_dim = EVALUATE_EXTRA_PER_DIM;
 			break;
 		case AGGREGATE_CLUSTER_SCORES:
 			per_row = sizeof(int64) + SilhouetteExtraPerRow(0);
@@ -169,11 +169,13 @@ AggregateReserve(AggregateState *state, int64 more, MemoryContext aggcontext)
 	SourceData *rows = &state->rows;
 	int64		needed = rows->x.rows + more;
 	int64		capacity = Max(state->capacity * 2, AGGREGATE_INITIAL_ROWS);
-	Size		per_row = AggregateBytesPerRow(state, rows->x.cols);
-	int64		max_rows = (int64) ((Size) maintenance_work_mem * 1024 / per_row);
+	Size		per_row;
+	int64		max_rows;
 
 	if (needed <= state->capacity)
 		return;
+	per_row = AggregateBytesPerRow(state, rows->x.cols);
+	max_rows = (int64) ((Size) maintenance_work_mem * 1024 / per_row);
 	MemoryCheck(MemoryProduct(needed, per_row), state->function);
 	capacity = Max(Min(capacity, max_rows), needed);
 	if (rows->x.values == NULL)
@@ -191,6 +193,21 @@ AggregateReserve(AggregateState *state, int64 more, MemoryContext aggcontext)
 	state->capacity = capacity;
 }
 
+/* Take the vectors' length from a group's first rows, check it after */
+static void
+AggregateCheckLength(AggregateState *state, int length)
+{
+	SourceData *rows = &state->rows;
+
+	if (rows->x.values == NULL)
+		rows->x.cols = length;
+	else if (length != rows->x.cols)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vec of %s has %d elements, expected %d", state->function, length, rows->x.cols),
+				 errdetail("All vectors of one group must have the same length.")));
+}
+
 /* Append one row's vector (checked) and cluster to a state */
 static void
 AggregateAddRow(AggregateState *state, ArrayType *array, int64 cluster, MemoryContext aggcontext)
@@ -204,13 +221,7 @@ AggregateAddRow(AggregateState *state, ArrayType *array, int64 cluster, MemoryCo
 	problem = VectorCheck(array, &length);
 	if (problem != VECTOR_OK)
 		VectorReportProblem(problem, psprintf("vec of %s", state->function), NULL);
-	if (rows->x.values == NULL)
-		rows->x.cols = length;
-	else if (length != rows->x.cols)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vec of %s has %d elements, expected %d", state->function, length, rows->x.cols),
-				 errdetail("All vectors of one group must have the same length.")));
+	AggregateCheckLength(state, length);
 	AggregateReserve(state, 1, aggcontext);
 	row = MatrixRow(&rows->x, rows->x.rows);
 	values = (const double *) ARR_DATA_PTR(array);
@@ -224,8 +235,8 @@ AggregateAddRow(AggregateState *state, ArrayType *array, int64 cluster, MemoryCo
 }
 
 /*
- * The state of a transition call (created on a group's first row, with
- * the aggregate's arguments), or NULL when this row adds nothing
+ * The state of a transition call, created empty on a group's first row
+ * (the caller records the aggregate's arguments in it)
  */
 static AggregateState *
 AggregateTransitionState(FunctionCallInfo fcinfo, AggregateKind kind, const char *function,
@@ -282,7 +293,7 @@ kmeans_fit_accum(PG_FUNCTION_ARGS)
 		AggregateArgumentNotNull(fcinfo, 4, "seed", state);
 	}
 	AggregateKMeansArguments(state, PG_ARGISNULL(0), PG_GETARG_INT32(2),
-							 seeded ? PG_GETARG_INT32(3) : 10, seeded ? PG_GETARG_INT64(4) : 0);
+							 seeded ? PG_GETARG_INT32(3) : KMEANS_DEFAULT_N_INIT, seeded ? PG_GETARG_INT64(4) : 0);
 	AggregateTransitionRow(fcinfo, state, 0, aggcontext);
 	PG_RETURN_POINTER(state);
 }
@@ -304,9 +315,9 @@ evaluate_accum(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		EvaluateCheckKs(k_min, k_max);
-		AggregateKMeansArguments(state, true, k_max, 10, 0);
 		state->k = k_min;
 		state->k_max = k_max;
+		state->n_init = KMEANS_DEFAULT_N_INIT;
 	}
 	else
 	{
@@ -391,27 +402,18 @@ vectors_combine(PG_FUNCTION_ARGS)
 	}
 	if (left == NULL)
 	{
-		/* a copy of the right state's arguments, in the aggregate's context */
+		/* the right state's arguments, without its rows, in the aggregate's context */
 		left = AggregateStateCreate(aggcontext, right->kind);
-		left->k = right->k;
-		left->k_max = right->k_max;
-		left->n_init = right->n_init;
-		left->seed = right->seed;
-		left->n_components = right->n_components;
+		*left = *right;
+		memset(&left->rows, 0, sizeof(left->rows));
+		left->capacity = 0;
 	}
 	AggregateMismatch(left, right);
 	into = &left->rows;
 	from = &right->rows;
 	if (from->x.rows == 0)
 		PG_RETURN_POINTER(left);
-	if (into->x.values == NULL)
-		into->x.cols = from->x.cols;
-	else if (into->x.cols != from->x.cols)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vec of %s has %d elements, expected %d", left->function, from->x.cols,
-						into->x.cols),
-				 errdetail("All vectors of one group must have the same length.")));
+	AggregateCheckLength(left, from->x.cols);
 	AggregateReserve(left, from->x.rows, aggcontext);
 	memcpy(MatrixRow(&into->x, into->x.rows), from->x.values,
 		   MemoryProduct(from->x.rows, from->x.cols * sizeof(double)));

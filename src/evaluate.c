@@ -133,19 +133,13 @@ EvaluateCheckKs(int k_min, int k_max)
  * Memory per row, beyond the vectors, of an evaluation of k_min .. k_max:
  * the fits' (KMeansFitsExtraPerRow), the clusters, and the scores' copies
  * grouped by cluster, the silhouette's packed rows and its per-row,
- * per-segment sums; and per vector element
+ * per-segment sums (per vector element: EVALUATE_EXTRA_PER_DIM)
  */
 Size
 EvaluateExtraPerRow(int k_min, int k_max)
 {
 	return KMeansFitsExtraPerRow(k_min, k_max) + 3 * sizeof(int64) + sizeof(int32) +
 		(Size) k_max * 2 * sizeof(double);
-}
-
-Size
-EvaluateExtraPerDim(void)
-{
-	return KMEANS_EXTRA_PER_DIM + 2 * sizeof(double);
 }
 
 /*
@@ -313,7 +307,7 @@ evaluate(PG_FUNCTION_ARGS)
 
 	SegmentInitMaterializedSRF(fcinfo);
 	KMeansReadSource(PG_GETARG_TEXT_PP(0), "evaluate", false, EvaluateExtraPerRow(k_min, k_max),
-					 EvaluateExtraPerDim(), &source, &data);
+					 EVALUATE_EXTRA_PER_DIM, &source, &data);
 	count = EvaluateRows(&data, k_min, k_max, PG_GETARG_INT32(3), PG_GETARG_INT64(4), sample_size,
 						 start, start_k, start_dims, rsinfo->setDesc, &tuples);
 	for (int i = 0; i < count; i++)

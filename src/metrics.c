@@ -144,21 +144,19 @@ MetricsGroupAll(const SourceData *source, LabeledRows *out)
 	pfree(positions);
 }
 
-/* Read a scored source and group all its rows by cluster */
+/* Read a scored source (its rows are grouped by cluster after) */
 static void
 MetricsRead(text *source_text, const char *function, bool integer_ids, Size extra_per_row,
-			LabeledRows *out)
+			SourceData *source)
 {
 	SourceOptions options;
-	SourceData	source;
 
 	options.function = function;
 	options.integer_ids = integer_ids;
 	options.clusters = true;
 	options.extra_per_row = sizeof(int64) + sizeof(int32) + (integer_ids ? sizeof(int64) : 0) + extra_per_row;
 	options.extra_per_dim = sizeof(double);
-	SourceRead(source_text, &options, &source);
-	MetricsGroupAll(&source, out);
+	SourceRead(source_text, &options, source);
 }
 
 /* scikit-learn's check_number_of_labels: 2 <= clusters <= rows - 1 */
@@ -415,17 +413,27 @@ MetricsCompareRows(const void *a, const void *b, void *arg)
 #define ST_CHECK_FOR_INTERRUPTS
 #include "lib/sort_template.h"
 
+/*
+ * Per-row silhouettes of grouped rows, once the labels and the memory of
+ * the sums (the sums, a chunk's sums and its column totals) are checked;
+ * function names the caller in the errors
+ */
+static double *
+SilhouetteRowsChecked(const LabeledRows *rows, const char *function)
+{
+	MetricsCheckLabels(rows, function);
+	MemoryCheck(MemoryProduct(3 * rows->x.rows, MemoryProduct(rows->n_labels, sizeof(double))),
+				psprintf("segment.%s", function));
+	return SilhouetteRows(rows);
+}
+
 /* Mean silhouette of grouped rows */
 static double
 SilhouetteMean(const LabeledRows *rows)
 {
-	double	   *silhouettes;
+	double	   *silhouettes = SilhouetteRowsChecked(rows, "silhouette");
 	double		total = 0.0;
 
-	MetricsCheckLabels(rows, "silhouette");
-	/* the sums, a chunk's sums and its column totals */
-	MemoryCheck(MemoryProduct(3 * rows->x.rows, MemoryProduct(rows->n_labels, sizeof(double))), "segment.silhouette");
-	silhouettes = SilhouetteRows(rows);
 	for (int64 i = 0; i < rows->x.rows; i++)
 		total += silhouettes[i];
 	pfree(silhouettes);
@@ -522,9 +530,7 @@ SilhouetteSamplesOfSource(const SourceData *source, double *silhouettes)
 		positions[i] = i;
 	/* sorted by MetricsGroup: grouped row i is source row positions[i] */
 	MetricsGroup(source, positions, n, &rows);
-	MetricsCheckLabels(&rows, "silhouette_samples");
-	MemoryCheck(MemoryProduct(3 * rows.x.rows, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette_samples");
-	grouped = SilhouetteRows(&rows);
+	grouped = SilhouetteRowsChecked(&rows, "silhouette_samples");
 	for (int64 i = 0; i < n; i++)
 		silhouettes[positions[i]] = grouped[i];
 	pfree(grouped);
@@ -559,14 +565,14 @@ Datum
 silhouette_samples(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SourceData	source;
 	LabeledRows rows;
 	double	   *silhouettes;
 
 	SegmentInitMaterializedSRF(fcinfo);
-	MetricsRead(PG_GETARG_TEXT_PP(0), "silhouette_samples", true, sizeof(double) * 16, &rows);
-	MetricsCheckLabels(&rows, "silhouette_samples");
-	MemoryCheck(MemoryProduct(3 * rows.x.rows, MemoryProduct(rows.n_labels, sizeof(double))), "segment.silhouette_samples");
-	silhouettes = SilhouetteRows(&rows);
+	MetricsRead(PG_GETARG_TEXT_PP(0), "silhouette_samples", true, sizeof(double) * 16, &source);
+	MetricsGroupAll(&source, &rows);
+	silhouettes = SilhouetteRowsChecked(&rows, "silhouette_samples");
 	for (int c = 0; c < rows.n_labels; c++)
 		if (rows.values[c] < PG_INT32_MIN || rows.values[c] > PG_INT32_MAX)
 			ereport(ERROR,
@@ -684,11 +690,10 @@ PG_FUNCTION_INFO_V1(davies_bouldin);
 Datum
 davies_bouldin(PG_FUNCTION_ARGS)
 {
-	LabeledRows rows;
+	SourceData	source;
 
-	MetricsRead(PG_GETARG_TEXT_PP(0), "davies_bouldin", false, 0, &rows);
-	MetricsCheckLabels(&rows, "davies_bouldin");
-	PG_RETURN_FLOAT8(DaviesBouldinOfRows(&rows));
+	MetricsRead(PG_GETARG_TEXT_PP(0), "davies_bouldin", false, 0, &source);
+	PG_RETURN_FLOAT8(DaviesBouldinOfSource(&source));
 }
 
 /*
@@ -740,11 +745,10 @@ PG_FUNCTION_INFO_V1(calinski_harabasz);
 Datum
 calinski_harabasz(PG_FUNCTION_ARGS)
 {
-	LabeledRows rows;
+	SourceData	source;
 
-	MetricsRead(PG_GETARG_TEXT_PP(0), "calinski_harabasz", false, 0, &rows);
-	MetricsCheckLabels(&rows, "calinski_harabasz");
-	PG_RETURN_FLOAT8(CalinskiHarabaszOfRows(&rows));
+	MetricsRead(PG_GETARG_TEXT_PP(0), "calinski_harabasz", false, 0, &source);
+	PG_RETURN_FLOAT8(CalinskiHarabaszOfSource(&source));
 }
 
 /*

@@ -48,13 +48,13 @@ KMeansParams
 KMeansParamsFromArgs(FunctionCallInfo fcinfo, int k_arg, int n_init_arg, int max_iter_arg,
 					 int tol_arg, int seed_arg)
 {
-	KMeansParams params;
+	KMeansParams params = KMeansParamsOf(k_arg >= 0 ? PG_GETARG_INT32(k_arg) : 1, PG_GETARG_INT32(n_init_arg),
+										 PG_GETARG_INT64(seed_arg));
 
-	params.k = k_arg >= 0 ? PG_GETARG_INT32(k_arg) : 1;
-	params.n_init = PG_GETARG_INT32(n_init_arg);
-	params.max_iter = max_iter_arg >= 0 ? PG_GETARG_INT32(max_iter_arg) : KMEANS_DEFAULT_MAX_ITER;
-	params.tol = tol_arg >= 0 ? PG_GETARG_FLOAT8(tol_arg) : KMEANS_DEFAULT_TOL;
-	params.seed = PG_GETARG_INT64(seed_arg);
+	if (max_iter_arg >= 0)
+		params.max_iter = PG_GETARG_INT32(max_iter_arg);
+	if (tol_arg >= 0)
+		params.tol = PG_GETARG_FLOAT8(tol_arg);
 	/* Check what can be checked before the source runs */
 	KMeansCheckParams(&params, PG_INT64_MAX);
 	return params;

@@ -17,6 +17,7 @@
 #include "source.h"
 
 /* Defaults of kmeans_fit, used where a function takes no such argument */
+#define KMEANS_DEFAULT_N_INIT 10
 #define KMEANS_DEFAULT_MAX_ITER 300
 #define KMEANS_DEFAULT_TOL 1e-4
 

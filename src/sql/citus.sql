@@ -31,12 +31,3 @@ END
 $function$;
 COMMENT ON FUNCTION segment.colocation_source(regclass, name) IS
 	'the relation (a segmentation''s source) when Citus distributes it by hash of the customer column (the per-customer tables are then co-located with it), else NULL';
-
--- The tables of a segmentation that hold a row per customer
-CREATE FUNCTION segment.per_customer_tables()
-	RETURNS text[]
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	AS $$SELECT ARRAY['features', 'assignments', 'history']$$;
-COMMENT ON FUNCTION segment.per_customer_tables() IS
-	'the tables of a segmentation with a row per customer, distributed with the source on Citus';

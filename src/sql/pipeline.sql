@@ -833,7 +833,7 @@ BEGIN
 			EXECUTE format('CREATE UNIQUE INDEX %I ON %I.%I (%s)', result_table || '_key', segmentation, result_table, unique_key);
 			PERFORM segment.set_replica_identity(segmentation, result_table, unique_key);
 			-- on Citus, a row per customer on the shard of the customer's lines
-			IF colocate_with IS NOT NULL AND result_table = ANY (segment.per_customer_tables()) THEN
+			IF colocate_with IS NOT NULL AND result_table IN ('features', 'assignments', 'history') THEN
 				EXECUTE 'SELECT create_distributed_table($1, ''customer_id'', colocate_with => $2)'
 					USING format('%I.%I', segmentation, result_table), colocate_with::text;
 			END IF;
