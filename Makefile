@@ -28,6 +28,7 @@ OBJS = \
 	src/model.o \
 	src/parallel.o \
 	src/pca.o \
+	src/progress.o \
 	src/scaler.o \
 	src/segment.o \
 	src/source.o \
@@ -61,7 +62,8 @@ SQL_SOURCES = \
 # the files of objects new in this version, created by both scripts
 ADDED_SQL_SOURCES = \
 	src/sql/aggregates.sql \
-	src/sql/citus.sql
+	src/sql/citus.sql \
+	src/sql/progress.sql
 # the files whose functions the update from the previous version creates or
 # replaces, in both scripts
 REPLACED_SQL_SOURCES = \

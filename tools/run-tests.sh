@@ -75,6 +75,10 @@ run_suite test/dump/owner_dump.sh results/owner_dump.log
 # replication; needs wal_level = logical, set by tools/test.sh)
 run_suite test/replication/subscriber.sh results/replication.log
 
+# Another session sees a refresh's phase (segment.progress,
+# pg_stat_activity), and segment.report_phases times each phase
+run_suite test/progress/progress.sh results/progress.log
+
 # segment on a Citus cluster of its own (a coordinator and two workers),
 # when Citus is installed; one "skipped" line otherwise
 run_suite test/citus/citus.sh results/citus.log

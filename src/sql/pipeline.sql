@@ -445,6 +445,8 @@ DECLARE
 	vector_values text;
 	as_of text;
 	silhouette_source text;
+	model_row text;
+	sample text;
 	feature text;
 	position integer;
 	profile_columns text := '';
@@ -472,31 +474,41 @@ BEGIN
 			as_of));
 	END IF;
 
+	-- the assignments read the registry row's values as constants of the
+	-- query, not the registry table, and each customer's row alone: so on
+	-- Citus, with features and assignments co-located, every shard assigns
+	-- its own customers (the statement is pushed down), and only the
+	-- silhouettes' sample reaches the coordinator
+	model_row := format('(SELECT %L::text AS domestic_country, %L::double precision AS amount_unit, %L::text[] AS categories, '
+		'%L::segment.scaler AS model_scaler, %L::segment.kmeans_model AS model, %L::segment.pca_model AS pca) AS r',
+		r.domestic_country, r.amount_unit, r.categories, r.model_scaler, r.model, r.pca);
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
 	-- beyond that (or beyond the rows that fit maintenance_work_mem, as
 	-- the fit counts them) for a sample of that many drawn by customer id,
-	-- the same customers at every refresh of either kind (ids match the
-	-- assignments query's row_id)
-	silhouette_source := format(
-		'SELECT id, vec, segment.kmeans_assign(vec, model) FROM ('
-		'SELECT row_number() OVER (ORDER BY f.customer_id) AS id, segment.scale(%2$s, r.model_scaler) AS vec, '
-		'r.model, md5(f.customer_id::text) AS draw FROM %1$I.features f, %3$s r WHERE %5$s) AS c '
-		'ORDER BY draw LIMIT (SELECT least(segment.silhouette_limit(), '
-		'floor(pg_size_bytes(current_setting(''maintenance_work_mem'')) / (32.0 * array_length((s.model_scaler).mean, 1) + 512))::bigint) '
-		'FROM segment.segmentations s WHERE s.name = %4$L)', segmentation, vector, registry, segmentation, clustered);
+	-- the same customers at every refresh of either kind.  The sample is
+	-- numbered in customer order; a silhouette depends on the rows, not on
+	-- their numbers (segment.silhouette_samples groups them by cluster and
+	-- vector)
+	sample := format('SELECT row_number() OVER (ORDER BY c.customer_id) AS id, c.customer_id, c.vec FROM ('
+		'SELECT f.customer_id, segment.scale(%2$s, r.model_scaler) AS vec FROM %1$I.features f, %3$s WHERE %4$s '
+		'ORDER BY md5(f.customer_id::text) LIMIT %5$s) AS c',
+		segmentation, vector, model_row, clustered,
+		least(segment.silhouette_limit(),
+			floor(pg_size_bytes(current_setting('maintenance_work_mem'))
+				/ (32.0 * coalesce(array_length((r.model_scaler).mean, 1), 1) + 512))::bigint));
+	silhouette_source := format('SELECT s.id, s.vec, segment.kmeans_assign(s.vec, %L::segment.kmeans_model) FROM (%s) AS s',
+		r.model, sample);
 	IF result_table = 'assignments' THEN
 		RETURN format($sql$
-		WITH r AS MATERIALIZED %2$s,
-		v AS (SELECT f.customer_id, row_number() OVER (ORDER BY f.customer_id) AS row_id,
-				 segment.scale(%3$s, r.model_scaler) AS vec
-			  FROM %1$I.features f, r WHERE %5$s),
-		s AS (SELECT * FROM segment.segmentation_silhouettes(%4$L))
 		SELECT f.customer_id, segment.kmeans_assign(v.vec, r.model) AS cluster,
 			segment.kmeans_distance(v.vec, r.model) AS distance, s.silhouette,
 			(segment.pca_transform(v.vec, r.pca))[1] AS pc1,
 			(segment.pca_transform(v.vec, r.pca))[2] AS pc2
-		FROM %1$I.features f CROSS JOIN r LEFT JOIN v USING (customer_id) LEFT JOIN s ON s.id = v.row_id $sql$,
-		segmentation, registry, vector, silhouette_source, clustered);
+		FROM %1$I.features f CROSS JOIN %2$s
+		CROSS JOIN LATERAL (SELECT CASE WHEN %5$s THEN segment.scale(%3$s, r.model_scaler) END AS vec) AS v
+		LEFT JOIN (SELECT n.customer_id, e.silhouette FROM (%6$s) AS n
+				   JOIN segment.segmentation_silhouettes(%4$L) AS e ON e.id = n.id) AS s USING (customer_id) $sql$,
+		segmentation, model_row, vector, silhouette_source, clustered, sample);
 	END IF;
 
 	FOR feature, position IN SELECT * FROM unnest(r.features) WITH ORDINALITY LOOP
@@ -898,6 +910,8 @@ DECLARE
 	query text := segment.segmentation_query(segmentation, result_table);
 	columns text;
 BEGIN
+	PERFORM segment.enter_phase(segmentation, CASE result_table WHEN 'features' THEN 'writing the features'
+		WHEN 'assignments' THEN 'assigning the customers' ELSE 'filling ' || result_table END);
 	SELECT string_agg(quote_ident(q.column_name), ', ' ORDER BY q.ordinal) INTO columns
 	FROM segment.query_columns(query) AS q;
 	EXECUTE format('DELETE FROM %I.%I', segmentation, result_table);
@@ -990,6 +1004,7 @@ DECLARE
 	evaluations regclass;
 	fit_source text;
 BEGIN
+	PERFORM segment.enter_phase(segmentation, 'standardizing the vectors');
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	-- the most common country is "domestic" (a customer whose country is
 	-- NULL is not)
@@ -1114,6 +1129,7 @@ BEGIN
 	-- lands 0.1 to 1.2 % lower with up to a third of the customers
 	-- reshuffled, which is no reason to move them.
 	k_max := least(10, n - 1, distinct_customers);
+	PERFORM segment.enter_phase(segmentation, format('fitting and scoring k = 2..%s', greatest(k_max, r.k)));
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
 	sample := CASE WHEN fit_rows > segment.silhouette_limit() THEN segment.silhouette_limit() END;
 	EXECUTE format('CREATE UNLOGGED TABLE %I.segment_refresh_evaluations AS
@@ -1423,6 +1439,9 @@ DECLARE
 	reopen boolean;
 BEGIN
 	PERFORM segment.check_running_as_owner(segmentation, 'segment.refresh_segmentation_as_owner');
+	-- each phase shows in pg_stat_activity (and segment.progress), and with
+	-- segment.report_phases on its time is printed at its end
+	PERFORM segment.enter_phase(segmentation, 'grouping the lines by customer');
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	in_the_way := (SELECT string_agg(format('%I.%I', segmentation, c.relname), ', ' ORDER BY c.relname) FROM pg_class c
 				   WHERE c.relnamespace = r.schema
@@ -1452,6 +1471,10 @@ BEGIN
 	-- calendar units in the time zone of the creation, whoever refreshes
 	-- (segment.execute_as_owner restores the caller's settings)
 	PERFORM set_config('TimeZone', r.time_zone, true);
+	-- numbers written into the queries (the model in the assignments' query)
+	-- as the shortest text that reads back as the same bits, whatever the
+	-- caller's extra_float_digits
+	PERFORM set_config('extra_float_digits', '1', true);
 	-- the lines grouped by customer, in one scan of the source; the GROUP BY
 	-- is a maintenance operation in one process, so its hash table may use
 	-- maintenance_work_mem, as CREATE INDEX does, rather than spill to disk
@@ -1519,7 +1542,9 @@ BEGIN
 	PERFORM segment.refresh_segmentation_table(segmentation, t.result_table)
 	FROM segment.segmentation_tables() AS t
 	WHERE t.result_table NOT IN ('features', 'history') AND (refit OR t.result_table <> 'elbow');
+	PERFORM segment.enter_phase(segmentation, 'recording history');
 	PERFORM segment.record_history(segmentation, r.history_as_of AT TIME ZONE r.time_zone, refreshed_at, same_time, reopen);
+	PERFORM segment.enter_phase(segmentation, NULL);
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation_as_owner(text, boolean) IS
