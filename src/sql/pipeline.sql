@@ -447,6 +447,10 @@ DECLARE
 	silhouette_source text;
 	model_row text;
 	sample text;
+	sample_size bigint;
+	hash_bound text;
+	bound_holds boolean;
+	draw_bound text;
 	feature text;
 	position integer;
 	profile_columns text := '';
@@ -486,16 +490,30 @@ BEGIN
 	-- beyond that (or beyond the rows that fit maintenance_work_mem, as
 	-- the fit counts them) for a sample of that many drawn by customer id,
 	-- the same customers at every refresh of either kind.  The sample is
-	-- numbered in customer order; a silhouette depends on the rows, not on
-	-- their numbers (segment.silhouette_samples groups them by cluster and
-	-- vector)
+	-- numbered in customer order and read in the order of the draw: equal
+	-- vectors' silhouettes may differ in the last bits with their order in
+	-- the source (segment.silhouette_samples sums by position)
+	sample_size := least(segment.silhouette_limit(),
+		floor(pg_size_bytes(current_setting('maintenance_work_mem'))
+			/ (32.0 * coalesce(array_length((r.model_scaler).mean, 1), 1) + 512))::bigint);
+	-- the sample's customers are those of the smallest hashes: when they are
+	-- few among many, a bound on the hash that at least sample_size customers
+	-- pass (a fraction of the hash range a little above the sample's share,
+	-- checked) lets each shard send only those
+	draw_bound := 'true';
+	IF r.customers_clustered > 2 * sample_size AND to_regclass(format('%I.features', segmentation)) IS NOT NULL THEN
+		hash_bound := lpad(to_hex(floor(4294967296 * least(1.0,
+			(sample_size + 8 * sqrt(sample_size) + 64) / r.customers_clustered))::bigint), 8, '0');
+		EXECUTE format('SELECT count(*) >= %s FROM %I.features f WHERE %s AND md5(f.customer_id::text) < %L',
+			sample_size, segmentation, clustered, hash_bound) INTO bound_holds;
+		IF bound_holds THEN
+			draw_bound := format('md5(f.customer_id::text) < %L', hash_bound);
+		END IF;
+	END IF;
 	sample := format('SELECT row_number() OVER (ORDER BY c.customer_id) AS id, c.customer_id, c.vec FROM ('
-		'SELECT f.customer_id, segment.scale(%2$s, r.model_scaler) AS vec FROM %1$I.features f, %3$s WHERE %4$s '
-		'ORDER BY md5(f.customer_id::text) LIMIT %5$s) AS c',
-		segmentation, vector, model_row, clustered,
-		least(segment.silhouette_limit(),
-			floor(pg_size_bytes(current_setting('maintenance_work_mem'))
-				/ (32.0 * coalesce(array_length((r.model_scaler).mean, 1), 1) + 512))::bigint));
+		'SELECT f.customer_id, segment.scale(%2$s, r.model_scaler) AS vec FROM %1$I.features f, %3$s WHERE %4$s AND %6$s '
+		'ORDER BY md5(f.customer_id::text) LIMIT %5$s) AS c ORDER BY md5(c.customer_id::text)',
+		segmentation, vector, model_row, clustered, sample_size, draw_bound);
 	silhouette_source := format('SELECT s.id, s.vec, segment.kmeans_assign(s.vec, %L::segment.kmeans_model) FROM (%s) AS s',
 		r.model, sample);
 	IF result_table = 'assignments' THEN
@@ -566,16 +584,20 @@ BEGIN
 
 	IF result_table = 'boxplots' THEN
 		-- segment.boxplot: the numbers of min, percentile_cont and the
-		-- whiskers computed in SQL, from one sort of each group
+		-- whiskers computed in SQL, from one sort of each group (of any
+		-- order of the values).  Each customer's values travel as one row
+		-- (m), which on Citus is one row per customer to the coordinator
+		-- rather than one per feature
 		RETURN format($sql$
-		WITH r AS MATERIALIZED %2$s
+		WITH r AS MATERIALIZED %2$s,
+		m AS MATERIALIZED (SELECT a.cluster, %3$s AS value_list
+			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
+			  WHERE a.cluster IS NOT NULL)
 		SELECT b.cluster, b.feature, (b.p).min, (b.p).q1, (b.p).median, (b.p).q3, (b.p).max,
 			(b.p).lower_whisker, (b.p).upper_whisker, (b.p).outliers
-		FROM (SELECT a.cluster, u.feature, segment.boxplot(u.value) AS p
-			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
-			  CROSS JOIN LATERAL unnest(r.features, %3$s) AS u (feature, value)
-			  WHERE a.cluster IS NOT NULL
-			  GROUP BY a.cluster, u.feature) AS b $sql$, segmentation, registry, vector_values);
+		FROM (SELECT m.cluster, u.feature, segment.boxplot(u.value) AS p
+			  FROM m CROSS JOIN r CROSS JOIN LATERAL unnest(r.features, m.value_list) AS u (feature, value)
+			  GROUP BY m.cluster, u.feature) AS b $sql$, segmentation, registry, vector_values);
 	END IF;
 
 	-- (+ 0 turns the -0 of a constant element, a one-country shop's domestic

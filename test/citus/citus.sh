@@ -73,7 +73,7 @@ both() {
 	same "$1"
 }
 
-echo "1..19"
+echo "1..21"
 # The cluster: three nodes on free loopback ports
 citus_cluster_start -c max_parallel_maintenance_workers=2
 started=$?
@@ -135,6 +135,23 @@ INSERT INTO local_lines (invoice_no, invoice_date, quantity, unit_price, custome
 SQL
 both "an assign-only refresh after new lines" "SELECT segment.refresh_segmentation(:'name', refit => false);"
 both "a refit" "SELECT segment.refresh_segmentation(:'name');"
+# the silhouettes' sample under half the customers (1,260 fit 1 MB): each
+# shard sends only the customers under a bound on the hash
+both "an assign-only refresh with the silhouettes' sample drawn under a hash bound" "SET maintenance_work_mem = '1MB';
+SELECT segment.refresh_segmentation(:'name', refit => false);"
+# the customers are assigned on the workers: the statement that fills the
+# assignments is not pulled to the coordinator, and the sample is bounded
+# on each shard
+assign_plan=$(coordinator 2>&1 <<'SQL'
+SET maintenance_work_mem = '1MB';
+SELECT 'EXPLAIN (COSTS OFF) INSERT INTO dist.assignments (customer_id, cluster, distance, silhouette, pc1, pc2)
+	SELECT customer_id, cluster, distance, silhouette, pc1, pc2
+	FROM (' || segment.segmentation_query('dist', 'assignments') || ') AS q' \gexec
+SQL
+)
+method=$(echo "$assign_plan" | sed -n 's/.*INSERT\/SELECT method: \([a-z ]*\).*/\1/p')
+ok "$(echo "$method" | grep -qx 'repartition\|pushdown' && echo "$assign_plan" | grep -q "md5((customer_id)::text) < '" && echo t)" \
+	"the customers are assigned on the workers (INSERT ... SELECT by $method, not through the coordinator), the sample bounded on each shard"
 both "trim_history" "SELECT segment.trim_history(:'name', '1 day');"
 
 # pictures and the report
@@ -173,5 +190,5 @@ errors=$(grep -h 'ERROR:\|terminated by signal' "$work"/coordinator.log "$work"/
 [ -n "$errors" ] && echo "$errors" | sed 's/^/# /'
 ok "$([ -z "$errors" ] && echo t)" "no node logged an unexpected error or a crash"
 
-ok "$([ "$test_number" -eq 18 ] && echo t)" "every step ran"
+ok "$([ "$test_number" -eq 20 ] && echo t)" "every step ran"
 exit 0
