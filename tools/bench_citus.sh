@@ -46,10 +46,12 @@ VACUUM ANALYZE local_lines;
 SQL
 coordinator -c "SELECT count(*) || ' lines, ' || count(DISTINCT customer_id) || ' customers' FROM local_lines"
 
-# measure NAME SQL: seconds and the backend's peak memory, in a fresh backend
+# measure NAME SQL: seconds and the backend's peak memory, in a fresh
+# backend, after the time of each phase (segment.report_phases)
 measure() {
-	coordinator <<SQL
+	coordinator 2>&1 <<SQL | sed 's/^INFO:  segmentation /    /'
 SET client_min_messages = warning;
+SET segment.report_phases = on;
 SELECT clock_timestamp() AS started \gset
 $2
 SELECT format('%-48s %8s s %8s MB', '$1', round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz)::numeric, 1),

@@ -31,11 +31,13 @@ SELECT * FROM parallel_timings ORDER BY workers;
 SELECT round(s.median_ms / p.median_ms, 2) AS parallel_speedup FROM parallel_timings s, parallel_timings p
 WHERE s.workers = 0 AND p.workers = 2 \gset
 
-\echo 'create_segmentation end to end, in a fresh backend'
+\echo 'create_segmentation end to end, in a fresh backend, with the time of each phase'
 \connect
 \set QUIET on
+SET segment.report_phases = on;
 SELECT clock_timestamp() AS started \gset
 SELECT segment.create_segmentation('scaled', 'invoices') \g /dev/null
+RESET segment.report_phases;
 SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz)::numeric, 1) AS create_seconds \gset
 SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+) kB'))[1]::bigint / 1024 AS peak_mb \gset
 SELECT k, customers_clustered FROM scaled.model;

@@ -489,7 +489,8 @@ BEGIN
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
 	-- beyond that (or beyond the rows that fit maintenance_work_mem, as
 	-- the fit counts them) for a sample of that many drawn by customer id,
-	-- the same customers at every refresh of either kind.  The sample is
+	-- the same customers at every refresh of either kind (result_table
+	-- 'sample': its query).  The sample is
 	-- numbered in customer order and read in the order of the draw: equal
 	-- vectors' silhouettes may differ in the last bits with their order in
 	-- the source (segment.silhouette_samples sums by position)
@@ -510,23 +511,38 @@ BEGIN
 			draw_bound := format('md5(f.customer_id::text) < %L', hash_bound);
 		END IF;
 	END IF;
-	sample := format('SELECT row_number() OVER (ORDER BY c.customer_id) AS id, c.customer_id, c.vec FROM ('
-		'SELECT f.customer_id, segment.scale(%2$s, r.model_scaler) AS vec FROM %1$I.features f, %3$s WHERE %4$s AND %6$s '
-		'ORDER BY md5(f.customer_id::text) LIMIT %5$s) AS c ORDER BY md5(c.customer_id::text)',
+	sample := format('SELECT row_number() OVER (ORDER BY c.customer_id) AS id, c.customer_id, c.vec, c.draw FROM ('
+		'SELECT f.customer_id, segment.scale(%2$s, r.model_scaler) AS vec, md5(f.customer_id::text) AS draw '
+		'FROM %1$I.features f, %3$s WHERE %4$s AND %6$s '
+		'ORDER BY md5(f.customer_id::text) LIMIT %5$s) AS c',
 		segmentation, vector, model_row, clustered, sample_size, draw_bound);
-	silhouette_source := format('SELECT s.id, s.vec, segment.kmeans_assign(s.vec, %L::segment.kmeans_model) FROM (%s) AS s',
-		r.model, sample);
+	IF result_table = 'sample' THEN
+		RETURN sample;
+	END IF;
+	-- a refresh draws the sample once into its working table
+	-- segment_refresh_sample, read by the silhouettes and the join below
+	IF to_regclass(format('%I.segment_refresh_sample', segmentation)) IS NOT NULL THEN
+		sample := format('SELECT * FROM %I.segment_refresh_sample', segmentation);
+	END IF;
+	silhouette_source := format('SELECT s.id, s.vec, segment.kmeans_assign(s.vec, %L::segment.kmeans_model) FROM (%s) AS s '
+		'ORDER BY s.draw', r.model, sample);
+	-- each customer of the sample with its silhouette
+	IF result_table = 'silhouettes' THEN
+		RETURN format('SELECT n.customer_id, e.silhouette FROM (%s) AS n '
+			'JOIN segment.segmentation_silhouettes(%L) AS e ON e.id = n.id', sample, silhouette_source);
+	END IF;
+	-- the assignments, each customer's from its own row; a refresh then
+	-- gives the sample its silhouettes (segment.refresh_segmentation_table),
+	-- so that on Citus the statement runs on each shard alone
 	IF result_table = 'assignments' THEN
 		RETURN format($sql$
 		SELECT f.customer_id, segment.kmeans_assign(v.vec, r.model) AS cluster,
-			segment.kmeans_distance(v.vec, r.model) AS distance, s.silhouette,
+			segment.kmeans_distance(v.vec, r.model) AS distance, NULL::double precision AS silhouette,
 			(segment.pca_transform(v.vec, r.pca))[1] AS pc1,
 			(segment.pca_transform(v.vec, r.pca))[2] AS pc2
 		FROM %1$I.features f CROSS JOIN %2$s
-		CROSS JOIN LATERAL (SELECT CASE WHEN %5$s THEN segment.scale(%3$s, r.model_scaler) END AS vec) AS v
-		LEFT JOIN (SELECT n.customer_id, e.silhouette FROM (%6$s) AS n
-				   JOIN segment.segmentation_silhouettes(%4$L) AS e ON e.id = n.id) AS s USING (customer_id) $sql$,
-		segmentation, model_row, vector, silhouette_source, clustered, sample);
+		CROSS JOIN LATERAL (SELECT CASE WHEN %4$s THEN segment.scale(%3$s, r.model_scaler) END AS vec) AS v $sql$,
+		segmentation, model_row, vector, clustered);
 	END IF;
 
 	FOR feature, position IN SELECT * FROM unnest(r.features) WITH ORDINALITY LOOP
@@ -922,7 +938,8 @@ COMMENT ON FUNCTION segment.complete_segmentation_tables(text) IS
 -- Refill one table of a segmentation.  Inside the refresh's transaction:
 -- readers keep seeing the old rows until it commits and are never blocked
 -- (row versions, not a lock on the table).  The rows go in by column name,
--- so the order of the columns does not matter.
+-- so the order of the columns does not matter.  The customers of the
+-- silhouettes' sample get their silhouettes after the assignments are in.
 CREATE OR REPLACE FUNCTION segment.refresh_segmentation_table(segmentation text, result_table text)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
@@ -938,6 +955,10 @@ BEGIN
 	FROM segment.query_columns(query) AS q;
 	EXECUTE format('DELETE FROM %I.%I', segmentation, result_table);
 	EXECUTE format('INSERT INTO %I.%I (%s) SELECT %s FROM (%s) AS q', segmentation, result_table, columns, columns, query);
+	IF result_table = 'assignments' THEN
+		EXECUTE format('UPDATE %I.assignments a SET silhouette = s.silhouette FROM (%s) AS s WHERE a.customer_id = s.customer_id',
+			segmentation, segment.segmentation_query(segmentation, 'silhouettes'));
+	END IF;
 END
 $function$;
 COMMENT ON FUNCTION segment.refresh_segmentation_table(text, text) IS 'refills one table of a segmentation';
@@ -1438,7 +1459,8 @@ COMMENT ON FUNCTION segment.check_running_as_owner(text, text) IS
 
 -- The work of a refresh, as the segmentation's owner inside
 -- segment.execute_as_owner.  Its working tables (segment_refresh_customers,
--- segment_refresh_vectors, segment_refresh_evaluations) are unlogged tables
+-- segment_refresh_vectors, segment_refresh_evaluations,
+-- segment_refresh_sample) are unlogged tables
 -- in the segmentation's own schema, made and dropped inside the refresh's
 -- transaction, so no other session ever sees them: a security-restricted
 -- operation may not make temporary tables, whose names would come first in
@@ -1467,7 +1489,8 @@ BEGIN
 	SELECT * INTO STRICT r FROM segment.segmentations s WHERE s.name = segmentation;
 	in_the_way := (SELECT string_agg(format('%I.%I', segmentation, c.relname), ', ' ORDER BY c.relname) FROM pg_class c
 				   WHERE c.relnamespace = r.schema
-					AND c.relname IN ('segment_refresh_customers', 'segment_refresh_vectors', 'segment_refresh_evaluations'));
+					AND c.relname IN ('segment_refresh_customers', 'segment_refresh_vectors', 'segment_refresh_evaluations',
+						'segment_refresh_sample'));
 	IF in_the_way IS NOT NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '42P07',
 			MESSAGE = format('cannot refresh segmentation "%s": %s is in the way', segmentation, in_the_way),
@@ -1561,9 +1584,15 @@ BEGIN
 	refreshed_at := clock_timestamp();
 	UPDATE segment.segmentations s SET assigned_at = refreshed_at WHERE s.name = segmentation;
 
+	-- the customers of the silhouettes' sample, drawn once for the
+	-- assignments (on Citus: gathered from the shards once)
+	PERFORM segment.enter_phase(segmentation, 'drawing the silhouettes'' sample');
+	EXECUTE format('CREATE UNLOGGED TABLE %I.segment_refresh_sample AS ', segmentation)
+		|| segment.segmentation_query(segmentation, 'sample');
 	PERFORM segment.refresh_segmentation_table(segmentation, t.result_table)
 	FROM segment.segmentation_tables() AS t
 	WHERE t.result_table NOT IN ('features', 'history') AND (refit OR t.result_table <> 'elbow');
+	EXECUTE format('DROP TABLE %I.segment_refresh_sample', segmentation);
 	PERFORM segment.enter_phase(segmentation, 'recording history');
 	PERFORM segment.record_history(segmentation, r.history_as_of AT TIME ZONE r.time_zone, refreshed_at, same_time, reopen);
 	PERFORM segment.enter_phase(segmentation, NULL);

@@ -30,7 +30,7 @@ COMMENT ON COLUMN segment.progress.pid IS 'the process of the session that runs 
 COMMENT ON COLUMN segment.progress.database IS 'its database';
 COMMENT ON COLUMN segment.progress.role IS 'the role it logged in as';
 COMMENT ON COLUMN segment.progress.segmentation IS 'the segmentation being refreshed';
-COMMENT ON COLUMN segment.progress.phase IS 'what the refresh is doing: grouping the lines by customer, writing the features, standardizing the vectors, fitting and scoring k = 2..n, assigning the customers, filling a table (profiles, elbow, ...), recording history';
+COMMENT ON COLUMN segment.progress.phase IS 'what the refresh is doing: grouping the lines by customer, writing the features, standardizing the vectors, fitting and scoring k = 2..n, drawing the silhouettes'' sample, assigning the customers, filling a table (profiles, elbow, ...), recording history';
 COMMENT ON COLUMN segment.progress.phase_started IS 'when the phase began';
 COMMENT ON COLUMN segment.progress.statement_started IS 'when the statement that runs the refresh began (create_segmentation, refresh_segmentation, a pg_cron job)';
 COMMENT ON COLUMN segment.progress.wait_event_type IS 'what the session waits for, if anything (Lock: another session holds a lock it needs), as in pg_stat_activity';

@@ -140,8 +140,8 @@ both "a refit" "SELECT segment.refresh_segmentation(:'name');"
 both "an assign-only refresh with the silhouettes' sample drawn under a hash bound" "SET maintenance_work_mem = '1MB';
 SELECT segment.refresh_segmentation(:'name', refit => false);"
 # the customers are assigned on the workers: the statement that fills the
-# assignments is not pulled to the coordinator, and the sample is bounded
-# on each shard
+# assignments runs on each shard alone (no subplan, nothing through the
+# coordinator), and the silhouettes' sample is bounded on each shard
 assign_plan=$(coordinator 2>&1 <<'SQL'
 SET maintenance_work_mem = '1MB';
 SELECT 'EXPLAIN (COSTS OFF) INSERT INTO dist.assignments (customer_id, cluster, distance, silhouette, pc1, pc2)
@@ -149,9 +149,15 @@ SELECT 'EXPLAIN (COSTS OFF) INSERT INTO dist.assignments (customer_id, cluster, 
 	FROM (' || segment.segmentation_query('dist', 'assignments') || ') AS q' \gexec
 SQL
 )
-method=$(echo "$assign_plan" | sed -n 's/.*INSERT\/SELECT method: \([a-z ]*\).*/\1/p')
-ok "$(echo "$method" | grep -qx 'repartition\|pushdown' && echo "$assign_plan" | grep -q "md5((customer_id)::text) < '" && echo t)" \
-	"the customers are assigned on the workers (INSERT ... SELECT by $method, not through the coordinator), the sample bounded on each shard"
+sample_plan=$(coordinator 2>&1 <<'SQL'
+SET maintenance_work_mem = '1MB';
+SELECT 'EXPLAIN (COSTS OFF) ' || segment.segmentation_query('dist', 'sample') \gexec
+SQL
+)
+ok "$(echo "$assign_plan" | grep -q 'Insert on assignments_[0-9]' && ! echo "$assign_plan" | grep -qi 'subplan\|INSERT/SELECT method' &&
+	echo "$sample_plan" | grep -q "md5((customer_id)::text) < '" && echo t)" \
+	"the customers are assigned on the workers (each shard's INSERT ... SELECT alone), the silhouettes' sample bounded on each shard"
+[ -n "$(echo "$assign_plan" | grep -q 'Insert on assignments_[0-9]' || echo no)" ] && echo "$assign_plan" | head -n 20 | sed 's/^/# /'
 both "trim_history" "SELECT segment.trim_history(:'name', '1 day');"
 
 # pictures and the report
