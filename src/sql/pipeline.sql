@@ -478,14 +478,16 @@ BEGIN
 			as_of));
 	END IF;
 
-	-- the assignments read the registry row's values as constants of the
-	-- query, not the registry table, and each customer's row alone: so on
-	-- Citus, with features and assignments co-located, every shard assigns
-	-- its own customers (the statement is pushed down), and only the
-	-- silhouettes' sample reaches the coordinator
+	-- the queries over every customer's row (the assignments, the
+	-- profiles' and box plots' rows) read the registry row's values as
+	-- constants of the query, not the registry table: so on Citus, with
+	-- features and assignments co-located, each shard runs them on its own
+	-- customers, planned for one row of constants (a registry read there
+	-- would come as an intermediate result of unknown size)
 	model_row := format('(SELECT %L::text AS domestic_country, %L::double precision AS amount_unit, %L::text[] AS categories, '
-		'%L::segment.scaler AS model_scaler, %L::segment.kmeans_model AS model, %L::segment.pca_model AS pca) AS r',
-		r.domestic_country, r.amount_unit, r.categories, r.model_scaler, r.model, r.pca);
+		'%L::segment.scaler AS model_scaler, %L::segment.kmeans_model AS model, %L::segment.pca_model AS pca, '
+		'%L::segment.scaler AS scaler, %L::text[] AS labels) AS r',
+		r.domestic_country, r.amount_unit, r.categories, r.model_scaler, r.model, r.pca, r.scaler, r.labels);
 	-- per-customer silhouettes: exact up to segment.silhouette_limit() customers,
 	-- beyond that (or beyond the rows that fit maintenance_work_mem, as
 	-- the fit counts them) for a sample of that many drawn by customer id,
@@ -502,7 +504,8 @@ BEGIN
 	-- pass (a fraction of the hash range a little above the sample's share,
 	-- checked) lets each shard send only those
 	draw_bound := 'true';
-	IF r.customers_clustered > 2 * sample_size AND to_regclass(format('%I.features', segmentation)) IS NOT NULL THEN
+	IF result_table IN ('sample', 'silhouettes') AND r.customers_clustered > 2 * sample_size
+		AND to_regclass(format('%I.features', segmentation)) IS NOT NULL THEN
 		hash_bound := lpad(to_hex(floor(4294967296 * least(1.0,
 			(sample_size + 8 * sqrt(sample_size) + 64) / r.customers_clustered))::bigint), 8, '0');
 		EXECUTE format('SELECT count(*) >= %s FROM %I.features f WHERE %s AND md5(f.customer_id::text) < %L',
@@ -557,7 +560,7 @@ BEGIN
 		-- same bits on a single node and on Citus)
 		m AS MATERIALIZED (SELECT a.cluster, r.labels[a.cluster] AS label, %4$s AS value, segment.scale(%3$s, r.scaler) AS z,
 				f.total_amount, f.r_score, f.f_score, f.m_score
-			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
+			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN %7$s
 			  WHERE a.cluster IS NOT NULL ORDER BY a.customer_id),
 		p AS (SELECT m.cluster, min(m.label) AS label, count(*) AS customers,
 				count(*)::double precision / sum(count(*)) OVER () AS share %5$s,
@@ -579,7 +582,8 @@ BEGIN
 			ELSE segment.rfm_action(g.rfm_segment, floor(g.m_score_mean + 0.5)::integer) END AS action
 		FROM g $sql$,
 		segmentation, registry, vector, vector_values, profile_columns,
-		'look into their returns (products, descriptions, fraud) before marketing to them: they return more than they buy');
+		'look into their returns (products, descriptions, fraud) before marketing to them: they return more than they buy',
+		model_row);
 	END IF;
 
 	IF result_table = 'elbow' THEN
@@ -607,13 +611,13 @@ BEGIN
 		RETURN format($sql$
 		WITH r AS MATERIALIZED %2$s,
 		m AS MATERIALIZED (SELECT a.cluster, %3$s AS value_list
-			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN r
+			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN %4$s
 			  WHERE a.cluster IS NOT NULL)
 		SELECT b.cluster, b.feature, (b.p).min, (b.p).q1, (b.p).median, (b.p).q3, (b.p).max,
 			(b.p).lower_whisker, (b.p).upper_whisker, (b.p).outliers
 		FROM (SELECT m.cluster, u.feature, segment.boxplot(u.value) AS p
 			  FROM m CROSS JOIN r CROSS JOIN LATERAL unnest(r.features, m.value_list) AS u (feature, value)
-			  GROUP BY m.cluster, u.feature) AS b $sql$, segmentation, registry, vector_values);
+			  GROUP BY m.cluster, u.feature) AS b $sql$, segmentation, registry, vector_values, model_row);
 	END IF;
 
 	-- (+ 0 turns the -0 of a constant element, a one-country shop's domestic
