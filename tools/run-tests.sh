@@ -75,6 +75,9 @@ run_suite test/dump/owner_dump.sh results/owner_dump.log
 # replication; needs wal_level = logical, set by tools/test.sh)
 run_suite test/replication/subscriber.sh results/replication.log
 
+# META.json says what segment.control and the tree say
+run_suite test/package/meta_json.sh results/meta_json.log
+
 # Another session sees a refresh's phase (segment.progress,
 # pg_stat_activity), and segment.report_phases times each phase
 run_suite test/progress/progress.sh results/progress.log
