@@ -51,8 +51,8 @@
 
 /*
  * Hamerly's bounds pay from this many multiply-adds per row and iteration
- * (k × dims); below, plain blocked assignment is faster.  Measured on the
- * bundled data and on 100,000 synthetic rows (see the README).
+ * (k × dims); below, keeping them costs more than the blocked assignment
+ * they save (docs/performance.md, "Thresholds")
  */
 #define KMEANS_BOUNDS_MIN_WORK 64
 

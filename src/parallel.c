@@ -55,20 +55,17 @@
 #define PARALLEL_KEY_SILHOUETTE_CHUNKS	UINT64CONST(0x5E6D000000000015)
 
 /*
- * Silhouettes pay workers from this many multiply-adds (rows^2 × dims),
- * about 0.2 s in one process (20,000 rows of 5 elements)
+ * Silhouettes pay workers from this many multiply-adds (rows^2 × dims): a
+ * fraction of a second of one process, well beyond a worker's start-up
+ * (docs/performance.md, "Thresholds")
  */
 #define PARALLEL_MIN_SILHOUETTE_WORK 2000000000.0
 
 /*
  * Workers pay when the runs together do about this many multiply-adds per
- * Lloyd iteration (rows × dims × k × n_init): starting a worker costs about
- * 25 ms on a 2-core virtual machine (a forced parallel count(*) of 4,339
- * rows: 26 ms with one worker, 47 ms with two), what one process spends on
- * the runs of a problem of about 5e6; from 1e7 on the runs split in two
- * pay (the pipeline's k = 2..10 on the bundled data, 2.3e7: 244 ms in one
- * process; 100,000 × 10, k = 8: 8e7, about 320 ms of runs), while one fit
- * of k = 4 on the bundled 4,339 × 46 (8e6, 17 ms) stays in one process.
+ * Lloyd iteration (rows × dims × k × n_init): below it, starting a worker
+ * costs what one process spends on all the runs (docs/performance.md,
+ * "Thresholds").
  */
 #define PARALLEL_MIN_WORK 10000000.0
 
@@ -143,9 +140,7 @@ KMeansSlotStore(KMeansSlot *slot, const KMeansBest *best)
  * max_parallel_maintenance_workers, but no more participants (the workers
  * and the leader, which takes items too) than the machine has CPUs online:
  * the runs are pure computation, so a participant beyond that only
- * time-slices with the others and adds its start-up cost (measured on a
- * 2-core machine: elbow k = 1..10 on the bundled data 177 ms with one
- * worker, 221 ms with two)
+ * time-slices with the others and adds its start-up cost
  */
 static int
 ParallelWorkersWanted(void)

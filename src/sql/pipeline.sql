@@ -1172,9 +1172,9 @@ BEGIN
 	-- The previous k also refits from the previous centroids: one Lloyd
 	-- step, so each segment keeps its customers and its centre moves to
 	-- their new mean.  That model stays unless the fresh fit's inertia is
-	-- lower by more than 2 %: on the bundled data a fresh fit a month later
-	-- lands 0.1 to 1.2 % lower with up to a third of the customers
-	-- reshuffled, which is no reason to move them.
+	-- lower by more than 2 %: a month of new data lowers a fresh fit's
+	-- inertia by about a percent while reshuffling many customers, which is
+	-- no reason to move them (README, "Keeping segments fresh").
 	k_max := least(10, n - 1, distinct_customers);
 	PERFORM segment.enter_phase(segmentation, format('fitting and scoring k = 2..%s', greatest(k_max, r.k)));
 	DELETE FROM segment.segmentation_scores s WHERE s.name = segmentation;
