@@ -68,10 +68,28 @@ ADDED_SQL_SOURCES = \
 # replaces, in both scripts
 REPLACED_SQL_SOURCES = \
 	src/sql/dependency.sql \
-	src/sql/pipeline.sql \
+	$(PIPELINE_SQL_SOURCES) \
 	src/sql/labels.sql \
 	src/sql/plots.sql \
 	src/sql/report.sql
+
+# the segmentation pipeline, a file per function or small concern, in the
+# order they are assembled (a function's helpers before it)
+PIPELINE_SQL_SOURCES = \
+	src/sql/pipeline/match_clusters.sql \
+	src/sql/pipeline/rfm_vector.sql \
+	src/sql/pipeline/checks.sql \
+	src/sql/pipeline/source_queries.sql \
+	src/sql/pipeline/segmentation_query.sql \
+	src/sql/pipeline/tables.sql \
+	src/sql/pipeline/fit.sql \
+	src/sql/pipeline/history.sql \
+	src/sql/pipeline/refresh.sql \
+	src/sql/pipeline/create.sql \
+	src/sql/pipeline/alter.sql \
+	src/sql/pipeline/drop.sql \
+	src/sql/pipeline/set_label.sql \
+	src/sql/pipeline/trim_history.sql
 
 DATA = \
 	install/segment--0.1.sql \
