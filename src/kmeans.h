@@ -64,8 +64,6 @@ typedef struct KMeansBest
 extern void KMeansCheckParams(const KMeansParams *params, int64 rows);
 extern void KMeansDoRuns(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks,
 						 pg_atomic_uint32 *next_item, KMeansBest *bests);
-extern bool KMeansFitParallel(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks,
-							  KMeansBest *bests);
 extern void KMeansPrepare(Matrix *x, KMeansData *data);
 extern void KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model);
 extern void KMeansFitMany(const KMeansData *data, const KMeansParams *params, const int *ks, int n_ks,

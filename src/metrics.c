@@ -24,10 +24,13 @@
 
 #include <math.h>
 
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/shm_toc.h"
 #include "utils/float.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -35,6 +38,7 @@
 #include "compat.h"
 #include "distance.h"
 #include "metrics.h"
+#include "parallel.h"
 #include "random.h"
 #include "source.h"
 
@@ -187,7 +191,7 @@ SilhouetteTileBlocks(int dims)
 }
 
 /* Bytes of the columns of x packed in blocks of DISTANCE_LANES */
-Size
+static Size
 SilhouettePackedSize(const Matrix *x)
 {
 	int64		blocks = (x->rows + DISTANCE_LANES - 1) / DISTANCE_LANES;
@@ -196,7 +200,7 @@ SilhouettePackedSize(const Matrix *x)
 }
 
 /* Pack the columns of x in blocks of DISTANCE_LANES for the kernels */
-void
+static void
 SilhouettePackInto(const Matrix *x, double *packed)
 {
 	int64		n = x->rows;
@@ -212,7 +216,7 @@ SilhouettePackInto(const Matrix *x, double *packed)
  * chunks of column tiles of about equal work (tile t pairs its columns with
  * every earlier row, so the work up to tile t grows as t^2)
  */
-int64
+static int64
 SilhouetteChunkStart(int64 tiles, int chunks, int c)
 {
 	return (int64) floor((double) tiles * sqrt((double) c / chunks));
@@ -229,7 +233,7 @@ SilhouetteChunkStart(int64 tiles, int chunks, int c)
  * sum per column and cluster of the rows, folded into the sums at the end;
  * the same additions in the same order whoever computes the chunk.
  */
-void
+static void
 SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const double *packed,
 					int64 first_tile, int64 last_tile, double *sums)
 {
@@ -306,6 +310,189 @@ SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const do
 	pfree(column_sums);
 	pfree(last_rows);
 }
+
+/*
+ * The chunks of a silhouette in parallel workers: the leader copies the
+ * grouped rows and their packed blocks into dynamic shared memory, and every
+ * participant (the leader too) takes chunks from one counter and sums each
+ * into an array of its own; the leader adds the arrays in chunk order, as
+ * one process does.
+ */
+
+/* Keys of the shared memory table of contents */
+#define PARALLEL_KEY_SILHOUETTE_SHARED	UINT64CONST(0x5E6D000000000011)
+#define PARALLEL_KEY_SILHOUETTE_MATRIX	UINT64CONST(0x5E6D000000000012)
+#define PARALLEL_KEY_SILHOUETTE_LABELS	UINT64CONST(0x5E6D000000000013)
+#define PARALLEL_KEY_SILHOUETTE_PACKED	UINT64CONST(0x5E6D000000000014)
+#define PARALLEL_KEY_SILHOUETTE_CHUNKS	UINT64CONST(0x5E6D000000000015)
+
+/*
+ * Silhouettes pay workers from this many multiply-adds (rows^2 × dims): a
+ * fraction of a second of one process, well beyond a worker's start-up
+ * (docs/performance.md, "Thresholds")
+ */
+#define PARALLEL_MIN_SILHOUETTE_WORK 2000000000.0
+
+/* What every participant of a silhouette reads: the problem and the chunk counter */
+typedef struct SilhouetteShared
+{
+	int64		rows;
+	int			cols;
+	int			n_labels;
+	int64		tiles;
+	int			chunks;
+	pg_atomic_uint32 next_chunk;
+} SilhouetteShared;
+
+PGDLLEXPORT void segment_silhouette_worker(dsm_segment *seg, shm_toc *toc);
+
+/*
+ * How many workers a silhouette gets: segment's share of
+ * max_parallel_maintenance_workers (ParallelWorkersWanted), none for small
+ * problems, inside a worker, or when the chunks' sums outgrow
+ * maintenance_work_mem
+ */
+static int
+SilhouetteWorkersFor(const Matrix *x, int chunks, Size chunk_bytes)
+{
+	int			workers = Min(ParallelWorkersWanted(), chunks - 1);
+
+	if (!ParallelWorkersAllowed())
+		return 0;
+	if ((double) x->rows * x->rows * x->cols < PARALLEL_MIN_SILHOUETTE_WORK)
+		return 0;
+	/* the chunks' sums live in shared memory: within maintenance_work_mem */
+	if ((double) chunks * chunk_bytes > (double) maintenance_work_mem * 1024.0)
+		return 0;
+	return Max(workers, 0);
+}
+
+/* Take chunks until none is left, each summed from zero into its array */
+static void
+SilhouetteDoChunks(SilhouetteShared *shared, const Matrix *x, const int32 *labels, const double *packed,
+				   double *chunk_sums)
+{
+	Size		count = (Size) shared->rows * shared->n_labels;
+
+	for (;;)
+	{
+		int			c = (int) pg_atomic_fetch_add_u32(&shared->next_chunk, 1);
+		double	   *sums;
+
+		if (c >= shared->chunks)
+			break;
+		sums = chunk_sums + (Size) c * count;
+		memset(sums, 0, count * sizeof(double));
+		SilhouetteChunkSums(x, labels, shared->n_labels, packed,
+							SilhouetteChunkStart(shared->tiles, shared->chunks, c),
+							SilhouetteChunkStart(shared->tiles, shared->chunks, c + 1), sums);
+	}
+}
+
+/*
+ * The per-row, per-cluster distance sums of a silhouette with parallel
+ * workers; false when none would pay or can be had (then the caller sums in
+ * one process, with the same additions in the same order)
+ */
+static bool
+SilhouetteSumsParallel(const Matrix *x, const int32 *labels, int n_labels, int64 tiles, int chunks, double *sums)
+{
+	Size		count = MemoryProduct(x->rows, n_labels);
+	Size		chunk_bytes = MemoryProduct(count, sizeof(double));
+	int			workers = SilhouetteWorkersFor(x, chunks, chunk_bytes);
+	Size		matrix_size;
+	Size		labels_size;
+	Size		packed_size;
+	Size		chunks_size;
+	ParallelContext *pcxt;
+	SilhouetteShared *shared;
+	double	   *matrix;
+	int32	   *shared_labels;
+	double	   *packed;
+	double	   *chunk_sums;
+	Matrix		shared_x;
+
+	if (workers <= 0)
+		return false;
+	matrix_size = MemoryProduct(x->rows, MemoryProduct(x->cols, sizeof(double)));
+	labels_size = MemoryProduct(x->rows, sizeof(int32));
+	packed_size = SilhouettePackedSize(x);
+	chunks_size = MemoryProduct(chunks, chunk_bytes);
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("segment", "segment_silhouette_worker", workers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(SilhouetteShared));
+	shm_toc_estimate_chunk(&pcxt->estimator, matrix_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, labels_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, packed_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, chunks_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 5);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, sizeof(SilhouetteShared));
+	shared->rows = x->rows;
+	shared->cols = x->cols;
+	shared->n_labels = n_labels;
+	shared->tiles = tiles;
+	shared->chunks = chunks;
+	pg_atomic_init_u32(&shared->next_chunk, 0);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_SHARED, shared);
+	matrix = shm_toc_allocate(pcxt->toc, matrix_size);
+	memcpy(matrix, x->values, matrix_size);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_MATRIX, matrix);
+	shared_labels = shm_toc_allocate(pcxt->toc, labels_size);
+	memcpy(shared_labels, labels, labels_size);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_LABELS, shared_labels);
+	packed = shm_toc_allocate(pcxt->toc, packed_size);
+	SilhouettePackInto(x, packed);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_PACKED, packed);
+	chunk_sums = shm_toc_allocate(pcxt->toc, chunks_size);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_SILHOUETTE_CHUNKS, chunk_sums);
+
+	LaunchParallelWorkers(pcxt);
+	shared_x.rows = x->rows;
+	shared_x.cols = x->cols;
+	shared_x.values = matrix;
+	SilhouetteDoChunks(shared, &shared_x, shared_labels, packed, chunk_sums);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	/* the chunks' sums in chunk order, as one process adds them */
+	memset(sums, 0, chunk_bytes);
+	for (int c = 0; c < chunks; c++)
+	{
+		const double *chunk = chunk_sums + (Size) c * count;
+
+		CHECK_FOR_INTERRUPTS();
+		for (Size i = 0; i < count; i++)
+			sums[i] += chunk[i];
+	}
+
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+}
+
+/* The entry point of a silhouette worker: take chunks until none is left */
+void
+segment_silhouette_worker(dsm_segment *seg, shm_toc *toc)
+{
+	SilhouetteShared *shared = shm_toc_lookup(toc, PARALLEL_KEY_SILHOUETTE_SHARED, false);
+	Matrix		x;
+
+	x.rows = shared->rows;
+	x.cols = shared->cols;
+	x.values = shm_toc_lookup(toc, PARALLEL_KEY_SILHOUETTE_MATRIX, false);
+	SilhouetteDoChunks(shared, &x, shm_toc_lookup(toc, PARALLEL_KEY_SILHOUETTE_LABELS, false),
+					   shm_toc_lookup(toc, PARALLEL_KEY_SILHOUETTE_PACKED, false),
+					   shm_toc_lookup(toc, PARALLEL_KEY_SILHOUETTE_CHUNKS, false));
+}
+
 
 /*
  * sums[i * n_labels + c] = sum of the distances from row i to the other

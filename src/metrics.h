@@ -26,12 +26,5 @@ extern double DaviesBouldinOfSource(const SourceData *source);
 extern double CalinskiHarabaszOfSource(const SourceData *source);
 extern void ClusterScoresOfSource(const SourceData *source, int64 sample_size, int64 seed,
 								  double *silhouette, double *davies_bouldin, double *calinski_harabasz);
-extern Size SilhouettePackedSize(const Matrix *x);
-extern void SilhouettePackInto(const Matrix *x, double *packed);
-extern int64 SilhouetteChunkStart(int64 tiles, int chunks, int c);
-extern void SilhouetteChunkSums(const Matrix *x, const int32 *labels, int n_labels, const double *packed,
-								int64 first_tile, int64 last_tile, double *sums);
-extern bool SilhouetteSumsParallel(const Matrix *x, const int32 *labels, int n_labels, int64 tiles, int chunks,
-								   double *sums);
 
 #endif							/* SEGMENT_METRICS_H */
