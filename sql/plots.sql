@@ -13,11 +13,48 @@ SELECT (xpath('count(//*[@class="k-mark"])', doc))[1]::text::integer = (SELECT c
 	(xpath('count(//*[@class="title"])', doc))[1]::text::integer = 1 AS titled,
 	(xpath('count(//*[@class="axis-title"])', doc))[1]::text::integer AS axis_titles
 FROM svg;
--- the clusters plot: one legend entry and one group of points per segment, every customer drawn
+-- why the chosen k was chosen, in the elbow plot's subtitle and the report:
+-- the rule of segment.choose_k that picks it from the elbow table, a k kept
+-- from the previous fit when the rule picks another, the k asked for
+CREATE TEMP TABLE k_reasons (case_name text, reason text, in_plot boolean, in_report boolean);
+CREATE FUNCTION pg_temp.record_k_reason(case_name text) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO k_reasons
+	SELECT case_name, segment.k_choice_reason(s),
+		(xpath('//*[@class="subtitle"]/text()', segment.plot('retail', 'elbow')::xml))[1]::text
+			LIKE '%chosen (' || segment.k_choice_reason(s) || ')',
+		strpos(segment.report('retail'), format('k = %s: %s.', (SELECT k FROM retail.model), segment.k_choice_reason(s))) > 0
+	FROM segment.segmentations s WHERE s.name = 'retail'
+$$;
+SELECT pg_temp.record_k_reason('as fitted');
+BEGIN;
+-- the chosen k moved off the rule's pick: kept from the previous fit
+UPDATE retail.elbow SET is_chosen = (k = (SELECT max(k) FROM retail.elbow WHERE NOT is_chosen AND k BETWEEN 3 AND 8));
+SELECT pg_temp.record_k_reason('another k chosen');
+-- no candidate qualifies (every k has a segment under 2 %): the elbow
+UPDATE retail.elbow SET smallest_share = 0.01, is_chosen = is_elbow;
+SELECT pg_temp.record_k_reason('no k qualifies');
+-- only a k far from the elbow qualifies: the best silhouette among them
+UPDATE retail.elbow SET smallest_share = CASE WHEN k = 8 THEN 0.05 ELSE 0.01 END, is_elbow = (k = 3),
+	is_chosen = (k = 8);
+SELECT pg_temp.record_k_reason('only k = 8 qualifies');
+-- a k asked for
+UPDATE segment.segmentations SET k = (SELECT k FROM retail.model) WHERE name = 'retail';
+SELECT pg_temp.record_k_reason('k asked for');
+SELECT * FROM k_reasons;
+ROLLBACK;
+DROP TABLE k_reasons;
+-- the clusters plot: one legend entry and one group of points per segment,
+-- every customer drawn, every point clipped to the plotting area the axes
+-- frame (x 80..600, y 70..470)
 WITH svg AS (SELECT segment.plot('retail', 'clusters')::xml AS doc)
 SELECT (xpath('count(//*[@class="legend-entry"])', doc))[1]::text::integer = (SELECT k FROM retail.model) AS one_legend_entry_per_segment,
 	(xpath('count(//*[@class="cluster-points"])', doc))[1]::text::integer = (SELECT k FROM retail.model) AS one_group_per_segment,
 	(xpath('count(//*[local-name()="circle"])', doc))[1]::text::integer = (SELECT customers_clustered FROM retail.model) AS every_customer_drawn,
+	(xpath('count(//*[@clip-path="url(#segment-clusters-area)"]//*[local-name()="circle"])', doc))[1]::text::integer
+		= (SELECT customers_clustered FROM retail.model)
+	AND (xpath('string(//*[local-name()="clipPath"][@id="segment-clusters-area"]/*[local-name()="rect"]/@x)', doc))[1]::text
+		|| ' ' || (xpath('string(//*[local-name()="clipPath"][@id="segment-clusters-area"]/*[local-name()="rect"]/@width)', doc))[1]::text
+		= '80 520' AS points_clipped_to_the_axes,
 	(xpath('count(//*[@class="axis-title"])', doc))[1]::text::integer AS axis_titles
 FROM svg;
 -- the profiles plot: one panel per feature, one box per segment and feature
@@ -93,7 +130,7 @@ SELECT xml_is_well_formed_document(html) AS well_formed,
 		= (SELECT k FROM retail.model)
 	AND (xpath('count((//*[local-name()="table"])[2]/*[local-name()="tbody"]/*[local-name()="tr"])', html::xml))[1]::text::integer
 		= (SELECT k FROM retail.model) AS one_row_per_segment,
-	html !~* '<script|https?://(?!www\.w3\.org/)|src=|@import|url\(' AS self_contained
+	html !~* '<script|https?://(?!www\.w3\.org/)|src=|@import|url\((?!#)' AS self_contained
 FROM page;
 -- the report's tables say what the tables hold: what to do by revenue,
 -- largest first; the segments with their shares in per cent and the key

@@ -218,7 +218,7 @@ BEGIN
 	k_high := ks[array_length(ks, 1)] + 0.5;
 
 	svg := segment.svg_open(720, 430, 'Choosing the number of segments',
-		format('segmentation %s: elbow at k = %s, k = %s chosen', r.name, elbow, chosen))
+		format('segmentation %s: elbow at k = %s, k = %s chosen (%s)', r.name, elbow, chosen, segment.k_choice_reason(r)))
 		|| segment.svg_y_axis(inertia_ticks, i_low, i_high, x0, y0, y1, x1, 'inertia')
 		|| segment.svg_y_axis(silhouette_ticks, s_low, s_high, x1, y0, y1, x1, 'mean silhouette', true)
 		|| segment.svg_x_axis(ks::double precision[], k_low, k_high, y1, x0, x1, 'number of segments k');
@@ -336,7 +336,10 @@ BEGIN
 			format('PC2 (%s %% of the variance)', round(100 * coalesce(ratios[2], 0)::numeric, 1)))
 		|| segment.svg_x_axis(x_ticks, x_low, x_high, y1, x0, x1,
 			format('PC1 (%s %% of the variance)', round(100 * coalesce(ratios[1], 0)::numeric, 1)))
-		|| points
+		-- the points clipped to the plotting area, as the axes frame it
+		|| format('<clipPath id="segment-clusters-area"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath>',
+			x0, y0, x1 - x0, y1 - y0)
+		|| '<g clip-path="url(#segment-clusters-area)">' || points || '</g>'
 		|| segment.svg_cluster_legend(r, 630, 80, 1, 0)
 		|| '</svg>';
 	RETURN svg;

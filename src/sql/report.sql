@@ -68,12 +68,18 @@ BEGIN
 
 	html := '<!DOCTYPE html>' || E'\n'
 		|| '<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><meta charset="utf-8"/>'
+		|| '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
 		|| format('<title>Segmentation %s</title>', segment.xml_text(r.name))
 		|| '<style>body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#222;max-width:960px;margin:2em auto;padding:0 1em;line-height:1.4}'
 		|| 'h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}'
 		|| 'table{border-collapse:collapse;margin:1em 0;font-size:.85em}th,td{padding:4px 9px;border-bottom:1px solid #e2e2e2;text-align:right}'
-		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}td{white-space:nowrap}td.action{white-space:normal;min-width:18em}tr.chosen{font-weight:bold;background:#fff7e0}'
-		|| 'div.wide{overflow-x:auto}'
+		-- numbers stay on one line; labels, headers and actions wrap, so that
+		-- the tables fit a desktop window; on a phone a table scrolls inside its
+		-- frame, and says so
+		|| 'th{background:#f4f4f4}td.label,th.label{text-align:left}td{white-space:nowrap}'
+		|| 'td.label{white-space:normal;min-width:7em}td.action{min-width:12em}tr.chosen{font-weight:bold;background:#fff7e0}'
+		|| 'div.wide{overflow-x:auto}p.scroll{display:none;color:#555;font-size:.85em;margin:0}'
+		|| '@media (max-width:720px){p.scroll{display:block}body{margin:1em auto}}'
 		|| '.swatch{display:inline-block;width:10px;height:10px;margin-right:6px}figure{margin:1.5em 0}svg{max-width:100%;height:auto}'
 		|| 'p.note{color:#555;font-size:.9em}</style></head><body>'
 		|| format('<h1>Segmentation %s</h1>', segment.xml_text(r.name))
@@ -82,10 +88,12 @@ BEGIN
 			segment.xml_text(m.as_of::text), segment.xml_text(to_char(m.fitted_at, 'YYYY-MM-DD HH24:MI TZ')), m.seed)
 		|| '<h2>What to do</h2><p class="note">Segments by revenue (net of returns); the RFM group of each segment''s mean '
 		|| 'recency and frequency scores, and the action suggested for it.</p>'
+		|| '<p class="scroll">The table scrolls sideways.</p>'
 		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th>'
 		|| '<th>revenue</th><th>revenue share</th><th class="label">RFM group</th><th class="label">what to do</th></tr></thead><tbody>'
 		|| coalesce(action_rows, '') || '</tbody></table></div>'
 		|| '<h2>Segments</h2><p class="note">Means in original units.</p>'
+		|| '<p class="scroll">The table scrolls sideways.</p>'
 		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th><th>share</th>'
 		|| header || '</tr></thead><tbody>' || profile_rows || '</tbody></table></div>'
 		|| '<figure>' || segment.plot_clusters(r) || '</figure>'
@@ -94,8 +102,10 @@ BEGIN
 		|| format('<p>Assigned %s.</p>', segment.xml_text(to_char(m.assigned_at, 'YYYY-MM-DD HH24:MI TZ')))
 		|| '<figure>' || segment.plot_transitions(r) || '</figure>'
 		|| '<h2>Choosing the number of segments</h2>'
-		|| '<table><thead><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Davies–Bouldin</th><th>Calinski–Harabasz</th><th class="label"></th></tr></thead><tbody>'
-		|| elbow_rows || '</tbody></table>'
+		|| format('<p class="note">k = %s: %s.</p>', m.k, segment.xml_text(segment.k_choice_reason(r)))
+		|| '<p class="scroll">The table scrolls sideways.</p>'
+		|| '<div class="wide"><table><thead><tr><th>k</th><th>inertia</th><th>silhouette</th><th>Davies–Bouldin</th><th>Calinski–Harabasz</th><th class="label"></th></tr></thead><tbody>'
+		|| elbow_rows || '</tbody></table></div>'
 		|| '<figure>' || segment.plot_elbow(r) || '</figure>'
 		|| '<h2>Silhouette</h2>'
 		|| '<table><thead><tr><th>segment</th><th>customers</th><th>mean</th><th>min</th><th>max</th></tr></thead><tbody>'

@@ -49,6 +49,43 @@ CREATE OR REPLACE FUNCTION segment.choose_k(ks integer[], silhouettes double pre
 COMMENT ON FUNCTION segment.choose_k(integer[], double precision[], double precision[], integer) IS
 	'the automatic number of segments from the candidates'' silhouettes and smallest shares and the elbow';
 
+-- Why the chosen k of a segmentation was chosen, in words, from its elbow
+-- table and the k asked for: the rule of segment.choose_k that picks it from
+-- the scores, or, when the rule would pick another, that a refit kept the
+-- previous k (it still qualifies and is within two of the elbow, or the
+-- source did not change)
+CREATE OR REPLACE FUNCTION segment.k_choice_reason(r segment.segmentations)
+	RETURNS text
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+DECLARE
+	ks integer[];
+	silhouettes double precision[];
+	shares double precision[];
+	chosen integer;
+	elbow integer;
+BEGIN
+	IF r.k IS NOT NULL THEN
+		RETURN 'the k asked for';
+	END IF;
+	EXECUTE format('SELECT array_agg(k ORDER BY k), array_agg(silhouette ORDER BY k), array_agg(smallest_share ORDER BY k),
+					min(k) FILTER (WHERE is_chosen), min(k) FILTER (WHERE is_elbow) FROM %I.elbow', r.name)
+		INTO ks, silhouettes, shares, chosen, elbow;
+	IF chosen IS DISTINCT FROM segment.choose_k(ks, silhouettes, shares, elbow) THEN
+		RETURN 'kept from the previous fit';
+	ELSIF EXISTS (SELECT FROM unnest(ks, shares) AS u (k, share)
+				  WHERE u.k BETWEEN 3 AND 8 AND u.share >= 0.02 AND abs(u.k - elbow) <= 1) THEN
+		RETURN 'the best silhouette within one of the elbow';
+	ELSIF EXISTS (SELECT FROM unnest(ks, shares) AS u (k, share) WHERE u.k BETWEEN 3 AND 8 AND u.share >= 0.02) THEN
+		RETURN 'the best silhouette among k = 3..8 with every segment at least 2 %';
+	END IF;
+	RETURN 'the elbow';
+END
+$function$;
+COMMENT ON FUNCTION segment.k_choice_reason(segment.segmentations) IS
+	'why the chosen k of a segmentation was chosen: the k asked for, the rule that picked it, or kept from the previous fit';
+
 -- Fit a segmentation anew from its features: standardize, fit every
 -- candidate k (the previous k also from the previous centroids: a warm
 -- start), choose k, keep the previous numbers and user labels; the result
