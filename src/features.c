@@ -209,7 +209,7 @@ FeaturesAccum(FunctionCallInfo fcinfo, bool byte_invoices, bool time_zone)
 	else
 		state = (FeaturesState *) PG_GETARG_POINTER(0);
 
-	/* NULL policy (README: "Reference"): such a line is counted, not used */
+	/* NULL policy (docs/reference.md): such a line is counted, not used */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 	{
 		state->ignored_lines++;

@@ -1,7 +1,7 @@
 /* src/sql/dependency.sql */
 
 -- The tables of a segmentation depend on the extension, so that DROP
--- EXTENSION segment refuses while segmentations live (README: "Dumps,
+-- EXTENSION segment refuses while segmentations live (docs/reference.md: "Dumps,
 -- upgrades and drops")
 
 CREATE OR REPLACE FUNCTION segment.depend_on_extension(relation regclass)

@@ -1,7 +1,7 @@
 /* src/sql/features.sql */
 
 -- Per-customer features: the type segment.features and the aggregate
--- segment.customer_features (README: "Reference")
+-- segment.customer_features (docs/reference.md)
 
 CREATE TYPE segment.features AS (
 	invoices integer,

@@ -97,7 +97,7 @@ $function$;
 COMMENT ON FUNCTION segment.rfm_action(text, integer) IS
 	'the suggested marketing action of a named RFM group, given its spending score (1..5)';
 
--- The recipes of a segmentation's clustering features (README: "Recipes")
+-- The recipes of a segmentation's clustering features (docs/reference.md, "Recipes")
 CREATE FUNCTION segment.segmentation_recipes()
 	RETURNS text[]
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -1,6 +1,6 @@
 /* src/sql/pipeline/rfm_vector.sql */
 
--- The clustering features of a customer, transformed (see the README):
+-- The clustering features of a customer, transformed (docs/reference.md, "What is clustered"):
 -- log1p of days and counts; signed log1p of amounts counted in amount_unit
 -- (the segmentation's typical invoice amount), so that the unit of the
 -- prices does not matter: multiplying every price by c multiplies amounts
