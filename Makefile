@@ -13,6 +13,7 @@ EXTENSION = segment
 MODULE_big = segment
 OBJS = \
 	src/aggregate.o \
+	src/bgnbd.o \
 	src/boxplot.o \
 	src/dependency.o \
 	src/distance.o \
@@ -63,7 +64,8 @@ SQL_SOURCES = \
 ADDED_SQL_SOURCES = \
 	src/sql/aggregates.sql \
 	src/sql/citus.sql \
-	src/sql/progress.sql
+	src/sql/progress.sql \
+	src/sql/bgnbd.sql
 # the files whose functions the update from the previous version creates or
 # replaces, in both scripts
 REPLACED_SQL_SOURCES = \
@@ -113,6 +115,7 @@ REGRESS = \
 	clustering_data \
 	evaluate \
 	aggregates \
+	bgnbd \
 	marketing \
 	pipeline \
 	pipeline_drop \
