@@ -22,13 +22,13 @@ COMMENT ON COLUMN segment.bgnbd_model.customers IS 'how many customers the model
 
 CREATE FUNCTION segment.bgnbd_fit_accum(internal, x integer, t_x double precision, t double precision)
 	RETURNS internal
-	LANGUAGE C CALLED ON NULL INPUT
+	LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'bgnbd_fit_accum';
 COMMENT ON FUNCTION segment.bgnbd_fit_accum(internal, integer, double precision, double precision) IS
 	'transition of segment.bgnbd_fit: keeps one customer';
 CREATE FUNCTION segment.bgnbd_fit_final(internal)
 	RETURNS segment.bgnbd_model
-	LANGUAGE C
+	LANGUAGE C IMMUTABLE PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'bgnbd_fit_final';
 COMMENT ON FUNCTION segment.bgnbd_fit_final(internal) IS 'final function of segment.bgnbd_fit: the maximum-likelihood model';
 
@@ -38,7 +38,8 @@ COMMENT ON FUNCTION segment.bgnbd_fit_final(internal) IS 'final function of segm
 CREATE AGGREGATE segment.bgnbd_fit(x integer, t_x double precision, t double precision) (
 	SFUNC = segment.bgnbd_fit_accum,
 	STYPE = internal,
-	FINALFUNC = segment.bgnbd_fit_final
+	FINALFUNC = segment.bgnbd_fit_final,
+	PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE segment.bgnbd_fit(integer, double precision, double precision) IS
 	'the maximum-likelihood BG/NBD model of the customers'' repeat transactions x, last one t_x and age t';
