@@ -69,6 +69,10 @@ SELECT error_of($$ SELECT segment.bgnbd_fit(x, t_x, t) FROM (VALUES (1, 1.0, 'in
 SELECT error_of($$ SELECT segment.bgnbd_probability_alive(m, -1, 0, 1) FROM cdnow_model $$);
 SELECT error_of($$ SELECT segment.bgnbd_probability_of_purchases(m, -1, 0) FROM cdnow_model $$);
 SELECT error_of($$ SELECT segment.bgnbd_probability_alive(ROW(0, 1, 1, 1, NULL, NULL)::segment.bgnbd_model, 1, 0, 1) $$);
+-- the customers are kept within maintenance_work_mem (54000 beyond it)
+SET maintenance_work_mem = '1MB';
+SELECT error_of($$ SELECT segment.bgnbd_fit(x, t_x, t) FROM cdnow_calibration, generate_series(1, 20) $$);
+RESET maintenance_work_mem;
 -- a customer with no repeat purchase is alive for sure; a horizon of 0 has no purchase
 SELECT segment.bgnbd_probability_alive(m, 0, 0, 10) AS alive_without_repeat,
 	segment.bgnbd_probability_of_purchases(m, 0, 0) AS none_in_no_time FROM cdnow_model;

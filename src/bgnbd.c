@@ -39,8 +39,9 @@ PG_FUNCTION_INFO_V1(bgnbd_fit_final);
 PG_FUNCTION_INFO_V1(bgnbd_probability_alive);
 PG_FUNCTION_INFO_V1(bgnbd_probability_of_purchases);
 
-/* Nelder-Mead's limits: iterations per start, and the spread that ends it */
+/* Nelder-Mead's limits: iterations per start, restarts, and the spread that ends it */
 #define BGNBD_MAX_ITERATIONS 20000
+#define BGNBD_MAX_RESTARTS 20
 #define BGNBD_TOLERANCE 1e-12
 
 /* One customer (or several identical ones, counted) */
@@ -132,6 +133,18 @@ BgnbdCompare(const void *pa, const void *pb)
 	return 0;
 }
 
+/* The vertex of the lowest value among count (the first on ties) */
+static int
+BgnbdBestVertex(const double *values, int count)
+{
+	int			best = 0;
+
+	for (int v = 1; v < count; v++)
+		if (values[v] < values[best])
+			best = v;
+	return best;
+}
+
 /*
  * Minimize the negative log-likelihood over the log-parameters by
  * Nelder-Mead (the standard coefficients), restarted from its result until a
@@ -147,9 +160,10 @@ BgnbdMinimize(const BgnbdState *state, double *theta)
 	int			total_iterations = 0;
 	double		previous_best = get_float8_infinity();
 
-	for (int restart = 0; restart < 20; restart++)
+	for (int restart = 0; restart < BGNBD_MAX_RESTARTS; restart++)
 	{
 		int			iterations = 0;
+		int			best;
 
 		for (int v = 0; v <= dims; v++)
 		{
@@ -159,21 +173,17 @@ BgnbdMinimize(const BgnbdState *state, double *theta)
 		}
 		for (;;)
 		{
-			int			best = 0,
-						worst = 0,
-						second = 0;
+			int			worst = 0,
+						second;
 			double		centroid[4] = {0};
 			double		reflected[4];
 			double		value_reflected;
 
 			CHECK_FOR_INTERRUPTS();
+			best = BgnbdBestVertex(values, dims + 1);
 			for (int v = 1; v <= dims; v++)
-			{
-				if (values[v] < values[best])
-					best = v;
 				if (values[v] > values[worst])
 					worst = v;
-			}
 			second = best;
 			for (int v = 0; v <= dims; v++)
 				if (v != worst && values[v] > values[second])
@@ -243,17 +253,11 @@ BgnbdMinimize(const BgnbdState *state, double *theta)
 			}
 		}
 		total_iterations += iterations;
-		{
-			int			best = 0;
-
-			for (int v = 1; v <= dims; v++)
-				if (values[v] < values[best])
-					best = v;
-			memcpy(theta, simplex[best], sizeof(double) * dims);
-			if (!(values[best] < previous_best - BGNBD_TOLERANCE * (1.0 + fabs(values[best]))))
-				return total_iterations;
-			previous_best = values[best];
-		}
+		best = BgnbdBestVertex(values, dims + 1);
+		memcpy(theta, simplex[best], sizeof(double) * dims);
+		if (!(values[best] < previous_best - BGNBD_TOLERANCE * (1.0 + fabs(values[best]))))
+			return total_iterations;
+		previous_best = values[best];
 	}
 	return -1;
 }
@@ -299,6 +303,8 @@ bgnbd_fit_accum(PG_FUNCTION_ARGS)
 				 errmsg("t_x must be 0 for a customer without a repeat transaction: t_x = %g", t_x)));
 	if (state->n == state->capacity)
 	{
+		/* the customers and, in the final function, their sorted copy */
+		MemoryCheck(MemoryProduct(2 * state->capacity, 2 * sizeof(BgnbdCustomer)), "segment.bgnbd_fit");
 		old = MemoryContextSwitchTo(aggcontext);
 		state->capacity *= 2;
 		state->customers = repalloc_huge(state->customers, MemoryProduct(state->capacity, sizeof(BgnbdCustomer)));

@@ -77,6 +77,18 @@ SecondsSince(instr_time start)
 	return INSTR_TIME_GET_DOUBLE(now);
 }
 
+/* Forget the current phase's names */
+static void
+ForgetPhase(void)
+{
+	if (phase_segmentation != NULL)
+		pfree(phase_segmentation);
+	if (phase_name != NULL)
+		pfree(phase_name);
+	phase_segmentation = NULL;
+	phase_name = NULL;
+}
+
 /* Forget the refresh under way: the statement's text back in pg_stat_activity */
 static void
 EndRefresh(void)
@@ -86,12 +98,7 @@ EndRefresh(void)
 	ShowActivity(statement_text);
 	pfree(statement_text);
 	statement_text = NULL;
-	if (phase_segmentation != NULL)
-		pfree(phase_segmentation);
-	phase_segmentation = NULL;
-	if (phase_name != NULL)
-		pfree(phase_name);
-	phase_name = NULL;
+	ForgetPhase();
 }
 
 /* The end of a transaction ends the refresh it ran (an error's abort too) */
@@ -158,10 +165,7 @@ enter_phase(PG_FUNCTION_ARGS)
 		phase_nest_level = GetCurrentTransactionNestLevel();
 		INSTR_TIME_SET_CURRENT(refresh_started);
 	}
-	if (phase_segmentation != NULL)
-		pfree(phase_segmentation);
-	if (phase_name != NULL)
-		pfree(phase_name);
+	ForgetPhase();
 	phase_segmentation = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	phase_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	MemoryContextSwitchTo(old);

@@ -72,9 +72,12 @@ BEGIN
 	-- the sample's customers are those of the smallest hashes: when they are
 	-- few among many, a bound on the hash that at least sample_size customers
 	-- pass (a fraction of the hash range a little above the sample's share,
-	-- checked) lets each shard send only those
+	-- checked) lets each shard send only those; not worked out again when a
+	-- refresh has drawn the sample into its working table
 	draw_bound := 'true';
-	IF result_table IN ('sample', 'silhouettes') AND r.customers_clustered > 2 * sample_size
+	IF (result_table = 'sample' OR (result_table = 'silhouettes'
+			AND to_regclass(format('%I.segment_refresh_sample', segmentation)) IS NULL))
+		AND r.customers_clustered > 2 * sample_size
 		AND to_regclass(format('%I.features', segmentation)) IS NOT NULL THEN
 		hash_bound := lpad(to_hex(floor(4294967296 * least(1.0,
 			(sample_size + 8 * sqrt(sample_size) + 64) / r.customers_clustered))::bigint), 8, '0');
