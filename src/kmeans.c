@@ -38,6 +38,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "storage/shm_toc.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
@@ -46,6 +47,16 @@
 #include "kmeans.h"
 #include "parallel.h"
 #include "random.h"
+
+/* The best of the runs one process did */
+typedef struct KMeansBest
+{
+	double		inertia;
+	int			run;			/* -1: no run yet */
+	int			iterations;
+	double	   *centroids;		/* k × dims */
+	int32	   *labels;			/* per sorted row */
+} KMeansBest;
 
 /* Most runs (n_init times the number of k) of one call */
 #define KMEANS_MAX_RUNS 1000000000
@@ -1221,7 +1232,7 @@ KMeansModelFinish(KMeansModel *model, int64 rows)
  * number of workers.  bests[j].centroids and .labels must
  * hold ks[j] × dims and rows values; .run is -1 while no run is done.
  */
-void
+static void
 KMeansDoRuns(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks,
 			 pg_atomic_uint32 *next_item, KMeansBest *bests)
 {

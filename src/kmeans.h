@@ -10,8 +10,6 @@
 #ifndef SEGMENT_KMEANS_H
 #define SEGMENT_KMEANS_H
 
-#include "port/atomics.h"
-
 #include "vector.h"
 
 /* Up to this k, Hartigan's refinement keeps k distance bounds per row */
@@ -51,19 +49,7 @@ typedef struct KMeansModel
 	int64	   *sizes;			/* rows per cluster */
 } KMeansModel;
 
-/* The best of the runs one process did */
-typedef struct KMeansBest
-{
-	double		inertia;
-	int			run;			/* -1: no run yet */
-	int			iterations;
-	double	   *centroids;		/* k × dims */
-	int32	   *labels;			/* per sorted row */
-} KMeansBest;
-
 extern void KMeansCheckParams(const KMeansParams *params, int64 rows);
-extern void KMeansDoRuns(const Matrix *x, const KMeansParams *params, const int *ks, int n_ks,
-						 pg_atomic_uint32 *next_item, KMeansBest *bests);
 extern void KMeansPrepare(Matrix *x, KMeansData *data);
 extern void KMeansFit(const KMeansData *data, const KMeansParams *params, KMeansModel *model);
 extern void KMeansFitMany(const KMeansData *data, const KMeansParams *params, const int *ks, int n_ks,

@@ -30,6 +30,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "storage/shm_toc.h"
 #include "utils/float.h"
 #include "utils/builtins.h"
