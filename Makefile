@@ -15,14 +15,17 @@ OBJS = \
 	src/aggregate.o \
 	src/bgnbd.o \
 	src/boxplot.o \
+	src/customer_value.o \
 	src/dependency.o \
 	src/distance.o \
 	src/elbow.o \
 	src/evaluate.o \
 	src/features.o \
+	src/gamma_gamma.o \
 	src/keyset.o \
 	src/kmeans.o \
 	src/matching.o \
+	src/minimize.o \
 	src/metrics.o \
 	src/most_frequent.o \
 	src/owner.o \
@@ -65,7 +68,9 @@ ADDED_SQL_SOURCES = \
 	src/sql/aggregates.sql \
 	src/sql/citus.sql \
 	src/sql/progress.sql \
-	src/sql/bgnbd.sql
+	src/sql/bgnbd.sql \
+	src/sql/gamma_gamma.sql \
+	src/sql/customer_value.sql
 # the files whose functions the update from the previous version creates or
 # replaces, in both scripts
 REPLACED_SQL_SOURCES = \
@@ -116,6 +121,7 @@ REGRESS = \
 	evaluate \
 	aggregates \
 	bgnbd \
+	customer_value \
 	marketing \
 	pipeline \
 	pipeline_drop \

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * bgnbd.c
- *	  The BG/NBD model of repeat purchases: fit, probability alive, and the
- *	  probability of n purchases of a new customer
+ *	  The BG/NBD model of repeat purchases: fit, probability alive, expected
+ *	  purchases over a horizon, and the probability of n purchases of a new
+ *	  customer
  *
  * Fader, Hardie and Lee, "Counting your customers the easy way: an
  * alternative to the Pareto/NBD model" (Marketing Science 24(2), 2005).  A
@@ -32,17 +33,18 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 
+#include "bgnbd.h"
+#include "minimize.h"
 #include "vector.h"
 
 PG_FUNCTION_INFO_V1(bgnbd_fit_accum);
 PG_FUNCTION_INFO_V1(bgnbd_fit_final);
 PG_FUNCTION_INFO_V1(bgnbd_probability_alive);
 PG_FUNCTION_INFO_V1(bgnbd_probability_of_purchases);
+PG_FUNCTION_INFO_V1(bgnbd_expected_purchases);
 
-/* Nelder-Mead's limits: iterations per start, restarts, and the spread that ends it */
-#define BGNBD_MAX_ITERATIONS 20000
-#define BGNBD_MAX_RESTARTS 20
-#define BGNBD_TOLERANCE 1e-12
+/* the most terms of the hypergeometric series of the conditional expectation */
+#define BGNBD_MAX_SERIES_TERMS 100000000
 
 /* One customer (or several identical ones, counted) */
 typedef struct BgnbdCustomer
@@ -52,15 +54,6 @@ typedef struct BgnbdCustomer
 	double		t;
 	double		count;
 } BgnbdCustomer;
-
-/* A model's parameters */
-typedef struct BgnbdParameters
-{
-	double		r;
-	double		alpha;
-	double		a;
-	double		b;
-} BgnbdParameters;
 
 /* The aggregate's state: the customers seen so far */
 typedef struct BgnbdState
@@ -133,133 +126,11 @@ BgnbdCompare(const void *pa, const void *pb)
 	return 0;
 }
 
-/* The vertex of the lowest value among count (the first on ties) */
-static int
-BgnbdBestVertex(const double *values, int count)
+/* The objective of the fit: minus the log-likelihood at log-parameters theta */
+static double
+BgnbdObjective(const void *arg, const double *theta)
 {
-	int			best = 0;
-
-	for (int v = 1; v < count; v++)
-		if (values[v] < values[best])
-			best = v;
-	return best;
-}
-
-/*
- * Minimize the negative log-likelihood over the log-parameters by
- * Nelder-Mead (the standard coefficients), restarted from its result until a
- * restart no longer improves it, as lifetimes' fitter does with scipy;
- * returns the number of iterations, or -1 when it did not converge
- */
-static int
-BgnbdMinimize(const BgnbdState *state, double *theta)
-{
-	const int	dims = 4;
-	double		simplex[5][4];
-	double		values[5];
-	int			total_iterations = 0;
-	double		previous_best = get_float8_infinity();
-
-	for (int restart = 0; restart < BGNBD_MAX_RESTARTS; restart++)
-	{
-		int			iterations = 0;
-		int			best;
-
-		for (int v = 0; v <= dims; v++)
-		{
-			for (int j = 0; j < dims; j++)
-				simplex[v][j] = theta[j] + (v == j + 1 ? 0.1 : 0.0);
-			values[v] = -BgnbdLogLikelihood(state, simplex[v]);
-		}
-		for (;;)
-		{
-			int			worst = 0,
-						second;
-			double		centroid[4] = {0};
-			double		reflected[4];
-			double		value_reflected;
-
-			CHECK_FOR_INTERRUPTS();
-			best = BgnbdBestVertex(values, dims + 1);
-			for (int v = 1; v <= dims; v++)
-				if (values[v] > values[worst])
-					worst = v;
-			second = best;
-			for (int v = 0; v <= dims; v++)
-				if (v != worst && values[v] > values[second])
-					second = v;
-			if (fabs(values[worst] - values[best]) <= BGNBD_TOLERANCE * (1.0 + fabs(values[best])))
-				break;
-			if (++iterations > BGNBD_MAX_ITERATIONS)
-				return -1;
-			for (int v = 0; v <= dims; v++)
-				if (v != worst)
-					for (int j = 0; j < dims; j++)
-						centroid[j] += simplex[v][j] / dims;
-			for (int j = 0; j < dims; j++)
-				reflected[j] = centroid[j] + (centroid[j] - simplex[worst][j]);
-			value_reflected = -BgnbdLogLikelihood(state, reflected);
-			if (value_reflected < values[best])
-			{
-				double		expanded[4];
-				double		value_expanded;
-
-				for (int j = 0; j < dims; j++)
-					expanded[j] = centroid[j] + 2.0 * (centroid[j] - simplex[worst][j]);
-				value_expanded = -BgnbdLogLikelihood(state, expanded);
-				if (value_expanded < value_reflected)
-				{
-					memcpy(simplex[worst], expanded, sizeof(expanded));
-					values[worst] = value_expanded;
-				}
-				else
-				{
-					memcpy(simplex[worst], reflected, sizeof(reflected));
-					values[worst] = value_reflected;
-				}
-			}
-			else if (value_reflected < values[second])
-			{
-				memcpy(simplex[worst], reflected, sizeof(reflected));
-				values[worst] = value_reflected;
-			}
-			else
-			{
-				double		contracted[4];
-				double		value_contracted;
-				bool		outside = value_reflected < values[worst];
-
-				for (int j = 0; j < dims; j++)
-					contracted[j] = outside ? centroid[j] + 0.5 * (reflected[j] - centroid[j])
-						: centroid[j] + 0.5 * (simplex[worst][j] - centroid[j]);
-				value_contracted = -BgnbdLogLikelihood(state, contracted);
-				if (value_contracted < (outside ? value_reflected : values[worst]))
-				{
-					memcpy(simplex[worst], contracted, sizeof(contracted));
-					values[worst] = value_contracted;
-				}
-				else
-				{
-					/* shrink towards the best vertex */
-					for (int v = 0; v <= dims; v++)
-					{
-						if (v == best)
-							continue;
-						for (int j = 0; j < dims; j++)
-							simplex[v][j] = simplex[best][j] + 0.5 * (simplex[v][j] - simplex[best][j]);
-						values[v] = -BgnbdLogLikelihood(state, simplex[v]);
-					}
-				}
-			}
-		}
-		total_iterations += iterations;
-		best = BgnbdBestVertex(values, dims + 1);
-		memcpy(theta, simplex[best], sizeof(double) * dims);
-		if (!(values[best] < previous_best - BGNBD_TOLERANCE * (1.0 + fabs(values[best]))))
-			return total_iterations;
-		previous_best = values[best];
-	}
-	return -1;
+	return -BgnbdLogLikelihood((const BgnbdState *) arg, theta);
 }
 
 /* bgnbd_fit(x, t_x, t) transition: check and keep one customer; NULLs skipped */
@@ -348,7 +219,7 @@ bgnbd_fit_final(PG_FUNCTION_ARGS)
 			grouped.customers[grouped.n++] = grouped.customers[i];
 	}
 	customers = state->n;
-	if (BgnbdMinimize(&grouped, theta) < 0 || !isfinite(BgnbdLogLikelihood(&grouped, theta)))
+	if (MinimizeNelderMead(BgnbdObjective, &grouped, theta, 4) < 0 || !isfinite(BgnbdLogLikelihood(&grouped, theta)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("the BG/NBD fit did not converge on %lld customers", (long long) customers),
@@ -365,7 +236,7 @@ bgnbd_fit_final(PG_FUNCTION_ARGS)
 }
 
 /* The model's four parameters from a segment.bgnbd_model; false when a field is NULL */
-static bool
+bool
 BgnbdModelParameters(HeapTupleHeader model, BgnbdParameters *p)
 {
 	bool		isnull[4];
@@ -386,6 +257,16 @@ BgnbdModelParameters(HeapTupleHeader model, BgnbdParameters *p)
 	return true;
 }
 
+/* Refuse a customer's history that cannot be: x < 0, t_x outside [0, t] */
+void
+BgnbdCheckCustomer(int32 x, double t_x, double t)
+{
+	if (x < 0 || !isfinite(t_x) || !isfinite(t) || t_x < 0 || t_x > t)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("x must not be negative and t_x must be between 0 and t: x = %d, t_x = %g, t = %g", x, t_x, t)));
+}
+
 /*
  * bgnbd_probability_alive(model, x, t_x, t): the probability that a customer
  * with this history has not dropped out (the paper's equation 12)
@@ -400,10 +281,7 @@ bgnbd_probability_alive(PG_FUNCTION_ARGS)
 
 	if (!BgnbdModelParameters(PG_GETARG_HEAPTUPLEHEADER(0), &p))
 		PG_RETURN_NULL();
-	if (x < 0 || !isfinite(t_x) || !isfinite(t) || t_x < 0 || t_x > t)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("x must not be negative and t_x must be between 0 and t: x = %d, t_x = %g, t = %g", x, t_x, t)));
+	BgnbdCheckCustomer(x, t_x, t);
 	if (x == 0)
 		PG_RETURN_FLOAT8(1.0);
 	/* 1 / (1 + a / (b + x - 1) ((α + t) / (α + t_x))^(r + x)), in logs */
@@ -448,4 +326,89 @@ bgnbd_probability_of_purchases(PG_FUNCTION_ARGS)
 		partial += exp(lgamma(p.r + j) - lgamma(p.r) - lgamma(j + 1.0) + p.r * log_share + j * log_rest);
 	}
 	PG_RETURN_FLOAT8(first + exp(LogBeta(p.a + 1, p.b + n - 1) - LogBeta(p.a, p.b)) * (1.0 - partial));
+}
+
+/*
+ * The expected number of purchases in (t, t + horizon] of a customer with x
+ * repeat transactions, the last at t_x, and age t: the paper's equation 10,
+ *
+ *   (a+b+x-1)/(a-1) [1 - ((α+t)/(α+t+h))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
+ *   / (1 + [x > 0] a/(b+x-1) ((α+t)/(α+t_x))^(r+x)),   z = h/(α+t+h),
+ *
+ * computed after Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B)
+ * 2F1(C-A, C-B; C; z), which turns the bracket into 1 - (1-z)^(a-1)
+ * 2F1(a+b-1-r, a-1; a+b+x-1; z): parameters that do not grow with x, so
+ * that no term overflows for a frequent customer.  Its series' first term
+ * is 1 and every other has the factor a-1, so the bracket divided by a-1
+ * is -expm1((a-1) ln(1-z))/(a-1) - (1-z)^(a-1) H/(a+b+x-1), where
+ * H = Σ_{n>=1} (a+b-1-r)_n (a)_{n-1} / ((a+b+x)_{n-1} n!) z^n: exact at
+ * a = 1, where the paper's form is 0/0.
+ */
+double
+BgnbdExpectedPurchases(const BgnbdParameters *p, double horizon, int32 x, double t_x, double t)
+{
+	double		upper = p->a + p->b - 1.0 - p->r;	/* C - A */
+	double		bottom = p->a + p->b + x - 1.0;	/* C */
+	double		z = horizon / (p->alpha + t + horizon);
+	double		log_rest = log(p->alpha + t) - log(p->alpha + t + horizon);	/* ln(1-z) */
+	double		y = p->a - 1.0;
+	double		first = y == 0.0 ? -log_rest : -expm1(y * log_rest) / y;
+	double		term = upper * z;
+	double		sum = 0.0;
+	double		bracket;
+	double		denominator = 1.0;
+
+	if (horizon == 0.0)
+		return 0.0;
+	for (int64 n = 1;; n++)
+	{
+		double		ratio;
+
+		sum += term;
+		ratio = (upper + n) * (p->a + n - 1.0) * z / ((bottom + n) * (n + 1.0));
+		term *= ratio;
+		/*
+		 * once every factor is positive, the ratios tend to z monotonically,
+		 * so the rest is at most term / (1 - max(ratio, z))
+		 */
+		if (term == 0.0 ||
+			(n > fabs(upper) + 1.0 && ratio < 1.0 &&
+			 fabs(term) / (1.0 - Max(ratio, z)) <= 1e-17 * fabs(sum)))
+			break;
+		if (n >= BGNBD_MAX_SERIES_TERMS)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("the BG/NBD expectation over a horizon of %g does not converge in %d terms", horizon,
+							BGNBD_MAX_SERIES_TERMS),
+					 errhint("The horizon is too long for the model's alpha = %g: use a coarser time unit.", p->alpha)));
+		if ((n & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	bracket = bottom * first - exp(y * log_rest) * sum;
+	if (x > 0)
+		denominator += exp(log(p->a) - log(p->b + x - 1) + (p->r + x) * (log(p->alpha + t) - log(p->alpha + t_x)));
+	return Max(bracket, 0.0) / denominator;
+}
+
+/*
+ * bgnbd_expected_purchases(model, horizon, x, t_x, t): the expected number
+ * of purchases over the next horizon of a customer with this history
+ */
+Datum
+bgnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	BgnbdParameters p;
+	double		horizon = PG_GETARG_FLOAT8(1);
+	int32		x = PG_GETARG_INT32(2);
+	double		t_x = PG_GETARG_FLOAT8(3);
+	double		t = PG_GETARG_FLOAT8(4);
+
+	if (!BgnbdModelParameters(PG_GETARG_HEAPTUPLEHEADER(0), &p))
+		PG_RETURN_NULL();
+	if (!isfinite(horizon) || horizon < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the horizon must be finite and not negative: %g", horizon)));
+	BgnbdCheckCustomer(x, t_x, t);
+	PG_RETURN_FLOAT8(BgnbdExpectedPurchases(&p, horizon, x, t_x, t));
 }

@@ -24,7 +24,7 @@ packages_for() {
 	local build="make gcc postgresql-server-dev-$PG_MAJOR liblapacke-dev"
 	case "$1" in
 		build|demo) echo "$build" ;;
-		test) echo "$build postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-cron postgresql-contrib libxml2-utils python3-sklearn python3-scipy python3-pandas odbc-postgresql unixodbc python3-pyodbc libpostgresql-jdbc-java default-jdk-headless" ;;
+		test) echo "$build postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-cron postgresql-contrib libxml2-utils python3-sklearn python3-scipy python3-mpmath python3-pandas odbc-postgresql unixodbc python3-pyodbc libpostgresql-jdbc-java default-jdk-headless" ;;
 		bench) echo "$build python3-sklearn python3-pandas python3-psycopg2 libopenblas0-pthread" ;;
 		browser) echo "$build chromium python3-pil fonts-dejavu-core" ;;
 	esac

@@ -57,3 +57,10 @@ CREATE FUNCTION segment.bgnbd_probability_of_purchases(model segment.bgnbd_model
 	AS 'MODULE_PATHNAME', 'bgnbd_probability_of_purchases';
 COMMENT ON FUNCTION segment.bgnbd_probability_of_purchases(segment.bgnbd_model, double precision, integer) IS
 	'the probability that a new customer makes n repeat purchases in (0, horizon]';
+
+CREATE FUNCTION segment.bgnbd_expected_purchases(model segment.bgnbd_model, horizon double precision, x integer, t_x double precision, t double precision)
+	RETURNS double precision
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'bgnbd_expected_purchases';
+COMMENT ON FUNCTION segment.bgnbd_expected_purchases(segment.bgnbd_model, double precision, integer, double precision, double precision) IS
+	'the expected number of purchases over the next horizon of a customer with x repeat transactions, the last at t_x, and age t';

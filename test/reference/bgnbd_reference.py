@@ -8,7 +8,8 @@ r,alpha,a,b (segment's fit; no headers).  Prints CSV rows (kind, key,
 value): the maximum-likelihood fit by scipy.optimize (Nelder-Mead on the
 log-parameters, from 1, 1, 1, 1), its log-likelihood; and, at the given
 parameters, the log-likelihood, each customer's probability
-alive and a new customer's probability of n = 0..10 repeat purchases in
+alive and expected repeat purchases in the next HORIZON (equation 10 as
+lifetimes writes it, with scipy.special.hyp2f1), and a new customer's probability of n = 0..10 repeat purchases in
 (0, HORIZON], from the formulas of Fader, Hardie and Lee (2005) written with
 scipy.special.
 """
@@ -17,7 +18,7 @@ import sys
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, logsumexp
+from scipy.special import betaln, gammaln, hyp2f1, logsumexp
 
 
 def log_likelihood(params, x, t_x, t):
@@ -50,6 +51,11 @@ def main():
     alive = np.where(x > 0, 1.0 / (1.0 + a / np.maximum(b + x - 1, 1e-300) * ((alpha + t) / (alpha + t_x)) ** (r + x)), 1.0)
     for i, p in zip(ids, alive):
         out.writerow(["alive", i, repr(float(p))])
+    z = horizon / (alpha + t + horizon)
+    expected = (a + b + x - 1) / (a - 1) * (1 - ((alpha + t) / (alpha + t + horizon)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z))
+    expected /= 1 + np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + t) / (alpha + t_x)) ** (r + x), 0.0)
+    for i, e in zip(ids, expected):
+        out.writerow(["expected", i, repr(float(e))])
     share, rest = alpha / (alpha + horizon), horizon / (alpha + horizon)
     for n in range(11):
         first = np.exp(betaln(a, b + n) - betaln(a, b) + gammaln(r + n) - gammaln(r) - gammaln(n + 1)) * share ** r * rest ** n

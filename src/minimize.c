@@ -1,0 +1,158 @@
+/*-------------------------------------------------------------------------
+ *
+ * minimize.c
+ *	  Nelder-Mead minimization, restarted until a restart no longer improves
+ *
+ * Nelder and Mead, "A simplex method for function minimization" (The
+ * Computer Journal 7(4), 1965), with the standard coefficients: reflection
+ * 1, expansion 2, contraction 1/2, shrink 1/2.  The fits of BG/NBD and
+ * Gamma-Gamma run it over the logarithms of their parameters, so that every
+ * point it tries is a valid model, and restart it from its result as
+ * lifetimes' fitters do with scipy, so that a simplex that collapsed early
+ * does not stop short of the optimum.
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/float.h"
+
+#include "minimize.h"
+
+/* iterations per start, restarts, and the spread of values that ends a start */
+#define MINIMIZE_MAX_ITERATIONS 20000
+#define MINIMIZE_MAX_RESTARTS 20
+#define MINIMIZE_TOLERANCE 1e-12
+
+/* The vertex of the lowest value among count (the first on ties) */
+static int
+BestVertex(const double *values, int count)
+{
+	int			best = 0;
+
+	for (int v = 1; v < count; v++)
+		if (values[v] < values[best])
+			best = v;
+	return best;
+}
+
+/*
+ * Minimize objective from theta (dims <= MINIMIZE_MAX_DIMS), leaving the
+ * minimum in theta; returns the number of iterations, or -1 when it did not
+ * converge within the limits
+ */
+int
+MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, int dims)
+{
+	double		simplex[MINIMIZE_MAX_DIMS + 1][MINIMIZE_MAX_DIMS];
+	double		values[MINIMIZE_MAX_DIMS + 1];
+	int			total_iterations = 0;
+	double		previous_best = get_float8_infinity();
+
+	Assert(dims >= 1 && dims <= MINIMIZE_MAX_DIMS);
+	for (int restart = 0; restart < MINIMIZE_MAX_RESTARTS; restart++)
+	{
+		int			iterations = 0;
+		int			best;
+
+		for (int v = 0; v <= dims; v++)
+		{
+			for (int j = 0; j < dims; j++)
+				simplex[v][j] = theta[j] + (v == j + 1 ? 0.1 : 0.0);
+			values[v] = objective(arg, simplex[v]);
+		}
+		for (;;)
+		{
+			int			worst = 0,
+						second;
+			double		centroid[MINIMIZE_MAX_DIMS] = {0};
+			double		reflected[MINIMIZE_MAX_DIMS];
+			double		value_reflected;
+
+			CHECK_FOR_INTERRUPTS();
+			best = BestVertex(values, dims + 1);
+			for (int v = 1; v <= dims; v++)
+				if (values[v] > values[worst])
+					worst = v;
+			second = best;
+			for (int v = 0; v <= dims; v++)
+				if (v != worst && values[v] > values[second])
+					second = v;
+			if (fabs(values[worst] - values[best]) <= MINIMIZE_TOLERANCE * (1.0 + fabs(values[best])))
+				break;
+			if (++iterations > MINIMIZE_MAX_ITERATIONS)
+				return -1;
+			for (int v = 0; v <= dims; v++)
+				if (v != worst)
+					for (int j = 0; j < dims; j++)
+						centroid[j] += simplex[v][j] / dims;
+			for (int j = 0; j < dims; j++)
+				reflected[j] = centroid[j] + (centroid[j] - simplex[worst][j]);
+			value_reflected = objective(arg, reflected);
+			if (value_reflected < values[best])
+			{
+				double		expanded[MINIMIZE_MAX_DIMS];
+				double		value_expanded;
+
+				for (int j = 0; j < dims; j++)
+					expanded[j] = centroid[j] + 2.0 * (centroid[j] - simplex[worst][j]);
+				value_expanded = objective(arg, expanded);
+				if (value_expanded < value_reflected)
+				{
+					memcpy(simplex[worst], expanded, sizeof(double) * dims);
+					values[worst] = value_expanded;
+				}
+				else
+				{
+					memcpy(simplex[worst], reflected, sizeof(double) * dims);
+					values[worst] = value_reflected;
+				}
+			}
+			else if (value_reflected < values[second])
+			{
+				memcpy(simplex[worst], reflected, sizeof(double) * dims);
+				values[worst] = value_reflected;
+			}
+			else
+			{
+				double		contracted[MINIMIZE_MAX_DIMS];
+				double		value_contracted;
+				bool		outside = value_reflected < values[worst];
+
+				for (int j = 0; j < dims; j++)
+					contracted[j] = outside ? centroid[j] + 0.5 * (reflected[j] - centroid[j])
+						: centroid[j] + 0.5 * (simplex[worst][j] - centroid[j]);
+				value_contracted = objective(arg, contracted);
+				if (value_contracted < (outside ? value_reflected : values[worst]))
+				{
+					memcpy(simplex[worst], contracted, sizeof(double) * dims);
+					values[worst] = value_contracted;
+				}
+				else
+				{
+					/* shrink towards the best vertex */
+					for (int v = 0; v <= dims; v++)
+					{
+						if (v == best)
+							continue;
+						for (int j = 0; j < dims; j++)
+							simplex[v][j] = simplex[best][j] + 0.5 * (simplex[v][j] - simplex[best][j]);
+						values[v] = objective(arg, simplex[v]);
+					}
+				}
+			}
+		}
+		total_iterations += iterations;
+		best = BestVertex(values, dims + 1);
+		memcpy(theta, simplex[best], sizeof(double) * dims);
+		if (!(values[best] < previous_best - MINIMIZE_TOLERANCE * (1.0 + fabs(values[best]))))
+			return total_iterations;
+		previous_best = values[best];
+	}
+	return -1;
+}

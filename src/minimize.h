@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * minimize.h
+ *	  Nelder-Mead minimization of a smooth function of a few parameters,
+ *	  shared by the customer-value models' maximum-likelihood fits
+ *
+ * Copyright (c) 2026, the segment authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGMENT_MINIMIZE_H
+#define SEGMENT_MINIMIZE_H
+
+/* the most parameters a model has */
+#define MINIMIZE_MAX_DIMS 4
+
+/* the function minimized: its value at theta, +infinity where undefined */
+typedef double (*MinimizeObjective) (const void *arg, const double *theta);
+
+extern int	MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, int dims);
+
+#endif							/* SEGMENT_MINIMIZE_H */
