@@ -87,6 +87,7 @@ PIPELINE_SQL_SOURCES = \
 	src/sql/pipeline/rfm_vector.sql \
 	src/sql/pipeline/checks.sql \
 	src/sql/pipeline/source_queries.sql \
+	src/sql/pipeline/customer_value.sql \
 	src/sql/pipeline/segmentation_query.sql \
 	src/sql/pipeline/tables.sql \
 	src/sql/pipeline/fit.sql \
@@ -129,6 +130,7 @@ REGRESS = \
 	pipeline_arguments \
 	pipeline_real_world \
 	pipeline_over_time \
+	pipeline_value \
 	pipeline_rules \
 	pipeline_production \
 	replication \
@@ -166,7 +168,7 @@ endif
 install/segment--$(EXTVERSION).sql: $(SQL_SOURCES)
 	{ echo '-- segment $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
-install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql $(ADDED_SQL_SOURCES) src/sql/owner.sql $(REPLACED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).finish.sql
+install/segment--0.3--$(EXTVERSION).sql: src/sql/update--0.3--$(EXTVERSION).sql $(ADDED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).registry.sql src/sql/owner.sql $(REPLACED_SQL_SOURCES) src/sql/update--0.3--$(EXTVERSION).finish.sql
 	{ echo '-- segment 0.3 to $(EXTVERSION): built by make from the files under src/sql; edit those'; cat $^; } > $@
 
 .PHONY: test test-citus demo bench bench-citus browser-check valgrind-check

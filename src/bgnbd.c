@@ -43,6 +43,9 @@ PG_FUNCTION_INFO_V1(bgnbd_probability_alive);
 PG_FUNCTION_INFO_V1(bgnbd_probability_of_purchases);
 PG_FUNCTION_INFO_V1(bgnbd_expected_purchases);
 
+/* the wall of the fit's log-parameters (see BgnbdObjective) */
+#define BGNBD_MAX_LOG_PARAMETER 30.0
+
 /* the most terms of the hypergeometric series of the conditional expectation */
 #define BGNBD_MAX_SERIES_TERMS 100000000
 
@@ -70,28 +73,39 @@ LogBeta(double p, double q)
 	return lgamma(p) + lgamma(q) - lgamma(p + q);
 }
 
+/* The terms of a customer's log-likelihood that depend on x alone */
+typedef struct BgnbdTermsOfX
+{
+	int32		x;
+	double		common;			/* ln Γ(r+x) - ln Γ(r) + r ln α */
+	double		gone_never;		/* ln B(a, b+x) - ln B(a, b) */
+	double		gone_after;		/* ln B(a+1, b+x-1) - ln B(a, b), for x > 0 */
+} BgnbdTermsOfX;
+
 /*
  * The log-likelihood of one customer (the paper's equation 6):
  * ln Γ(r+x) - ln Γ(r) + r ln α + ln[B(a, b+x)/B(a, b) (α+t)^-(r+x)
- * + [x > 0] B(a+1, b+x-1)/B(a, b) (α+t_x)^-(r+x)]
+ * + [x > 0] B(a+1, b+x-1)/B(a, b) (α+t_x)^-(r+x)], from the terms of its x
  */
 static double
-BgnbdCustomerLogLikelihood(double r, double alpha, double a, double b, int32 x, double t_x, double t)
+BgnbdCustomerLogLikelihood(const BgnbdTermsOfX *terms, double r, double alpha, double t_x, double t)
 {
-	double		common = lgamma(r + x) - lgamma(r) + r * log(alpha);
-	double		beta_ab = LogBeta(a, b);
-	double		gone_never = LogBeta(a, b + x) - beta_ab - (r + x) * log(alpha + t);
+	double		gone_never = terms->gone_never - (r + terms->x) * log(alpha + t);
 	double		gone_after;
 	double		high;
 
-	if (x == 0)
-		return common + gone_never;
-	gone_after = LogBeta(a + 1, b + x - 1) - beta_ab - (r + x) * log(alpha + t_x);
+	if (terms->x == 0)
+		return terms->common + gone_never;
+	gone_after = terms->gone_after - (r + terms->x) * log(alpha + t_x);
 	high = Max(gone_never, gone_after);
-	return common + high + log(exp(gone_never - high) + exp(gone_after - high));
+	return terms->common + high + log(exp(gone_never - high) + exp(gone_after - high));
 }
 
-/* The log-likelihood of all the customers at log-parameters theta */
+/*
+ * The log-likelihood of all the customers at log-parameters theta; the
+ * customers are sorted by x, so the terms of an x (six lgamma calls) are
+ * worked out once per x
+ */
 static double
 BgnbdLogLikelihood(const BgnbdState *state, const double *theta)
 {
@@ -99,13 +113,22 @@ BgnbdLogLikelihood(const BgnbdState *state, const double *theta)
 	double		alpha = exp(theta[1]);
 	double		a = exp(theta[2]);
 	double		b = exp(theta[3]);
+	double		beta_ab = LogBeta(a, b);
 	double		total = 0.0;
+	BgnbdTermsOfX terms = {.x = -1};
 
 	for (int64 i = 0; i < state->n; i++)
 	{
 		const BgnbdCustomer *c = &state->customers[i];
 
-		total += c->count * BgnbdCustomerLogLikelihood(r, alpha, a, b, c->x, c->t_x, c->t);
+		if (c->x != terms.x)
+		{
+			terms.x = c->x;
+			terms.common = lgamma(r + c->x) - lgamma(r) + r * log(alpha);
+			terms.gone_never = LogBeta(a, b + c->x) - beta_ab;
+			terms.gone_after = c->x > 0 ? LogBeta(a + 1, b + c->x - 1) - beta_ab : 0.0;
+		}
+		total += c->count * BgnbdCustomerLogLikelihood(&terms, r, alpha, c->t_x, c->t);
 	}
 	return isfinite(total) ? total : -get_float8_infinity();
 }
@@ -126,10 +149,21 @@ BgnbdCompare(const void *pa, const void *pb)
 	return 0;
 }
 
-/* The objective of the fit: minus the log-likelihood at log-parameters theta */
+/*
+ * The objective of the fit: minus the log-likelihood at log-parameters
+ * theta, within a wall at |ln parameter| = BGNBD_MAX_LOG_PARAMETER.  When
+ * the customers show no drop-out, the likelihood rises forever as a goes to
+ * 0 (or b to infinity): the model tends to the NBD model of purchases
+ * without drop-out.  The wall stops the simplex there, so that the fit ends
+ * at that limit (a of about e^-30, every customer alive) instead of
+ * crawling along the ridge until it gives up.
+ */
 static double
 BgnbdObjective(const void *arg, const double *theta)
 {
+	for (int j = 0; j < 4; j++)
+		if (fabs(theta[j]) > BGNBD_MAX_LOG_PARAMETER)
+			return get_float8_infinity();
 	return -BgnbdLogLikelihood((const BgnbdState *) arg, theta);
 }
 
@@ -329,65 +363,130 @@ bgnbd_probability_of_purchases(PG_FUNCTION_ARGS)
 }
 
 /*
- * The expected number of purchases in (t, t + horizon] of a customer with x
- * repeat transactions, the last at t_x, and age t: the paper's equation 10,
- *
- *   (a+b+x-1)/(a-1) [1 - ((α+t)/(α+t+h))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
- *   / (1 + [x > 0] a/(b+x-1) ((α+t)/(α+t_x))^(r+x)),   z = h/(α+t+h),
- *
- * computed after Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B)
- * 2F1(C-A, C-B; C; z), which turns the bracket into 1 - (1-z)^(a-1)
- * 2F1(a+b-1-r, a-1; a+b+x-1; z): parameters that do not grow with x, so
- * that no term overflows for a frequent customer.  Its series' first term
- * is 1 and every other has the factor a-1, so the bracket divided by a-1
- * is -expm1((a-1) ln(1-z))/(a-1) - (1-z)^(a-1) H/(a+b+x-1), where
- * H = Σ_{n>=1} (a+b-1-r)_n (a)_{n-1} / ((a+b+x)_{n-1} n!) z^n: exact at
- * a = 1, where the paper's form is 0/0.
+ * Sum a series of terms that turn positive and whose ratios tend to z
+ * monotonically from some term on: first, then each next term as
+ * next_term(state, n, term) gives it, until the rest, at most
+ * term / (1 - max(ratio, z)), is below 1e-17 of the sum (or a term is 0),
+ * once n > settled; 22003 beyond BGNBD_MAX_SERIES_TERMS terms
  */
-double
-BgnbdExpectedPurchases(const BgnbdParameters *p, double horizon, int32 x, double t_x, double t)
-{
-	double		upper = p->a + p->b - 1.0 - p->r;	/* C - A */
-	double		bottom = p->a + p->b + x - 1.0;	/* C */
-	double		z = horizon / (p->alpha + t + horizon);
-	double		log_rest = log(p->alpha + t) - log(p->alpha + t + horizon);	/* ln(1-z) */
-	double		y = p->a - 1.0;
-	double		first = y == 0.0 ? -log_rest : -expm1(y * log_rest) / y;
-	double		term = upper * z;
-	double		sum = 0.0;
-	double		bracket;
-	double		denominator = 1.0;
+typedef double (*BgnbdNextTerm) (void *state, int64 n, double term);
 
-	if (horizon == 0.0)
-		return 0.0;
+static double
+BgnbdSumSeries(BgnbdNextTerm next_term, void *state, double first, double z, double settled, double horizon, double alpha)
+{
+	double		term = first;
+	double		sum = 0.0;
+
 	for (int64 n = 1;; n++)
 	{
+		double		next;
 		double		ratio;
 
 		sum += term;
-		ratio = (upper + n) * (p->a + n - 1.0) * z / ((bottom + n) * (n + 1.0));
-		term *= ratio;
-		/*
-		 * once every factor is positive, the ratios tend to z monotonically,
-		 * so the rest is at most term / (1 - max(ratio, z))
-		 */
+		next = next_term(state, n, term);
+		ratio = next / term;
+		term = next;
 		if (term == 0.0 ||
-			(n > fabs(upper) + 1.0 && ratio < 1.0 &&
-			 fabs(term) / (1.0 - Max(ratio, z)) <= 1e-17 * fabs(sum)))
-			break;
+			(n > settled && ratio < 1.0 && fabs(term) / (1.0 - Max(ratio, z)) <= 1e-17 * fabs(sum)))
+			return sum;
 		if (n >= BGNBD_MAX_SERIES_TERMS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("the BG/NBD expectation over a horizon of %g does not converge in %d terms", horizon,
 							BGNBD_MAX_SERIES_TERMS),
-					 errhint("The horizon is too long for the model's alpha = %g: use a coarser time unit.", p->alpha)));
+					 errhint("The horizon is too long for the model's alpha = %g: use a coarser time unit.", alpha)));
 		if ((n & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	bracket = bottom * first - exp(y * log_rest) * sum;
+}
+
+/* The state of the series of equation 10's terms */
+typedef struct BgnbdSeries
+{
+	double		a;
+	double		b;
+	double		d;				/* r + x */
+	double		x;
+	double		bottom;			/* C = a + b + x - 1 */
+	double		z;
+	double		w;				/* w_n of the positive form */
+	double		q;				/* q_n of the positive form */
+} BgnbdSeries;
+
+/* The next term w_{n+1} q_{n+1} of the positive form (see BgnbdExpectedPurchases) */
+static double
+BgnbdNextPositiveTerm(void *state, int64 n, double term)
+{
+	BgnbdSeries *s = (BgnbdSeries *) state;
+
+	s->q += s->d * (s->bottom - s->q) / (s->bottom + n);
+	s->w *= (s->a + n - 1.0) * s->z / (n + 1.0);
+	return s->w * s->q;
+}
+
+/* The next term of 2F1(r+x, b+x; a+b+x-1; z), its n-th from 0 given */
+static double
+BgnbdNextPaperTerm(void *state, int64 n, double term)
+{
+	BgnbdSeries *s = (BgnbdSeries *) state;
+
+	return term * (s->d + n - 1.0) * (s->b + s->x + n - 1.0) * s->z / ((s->bottom + n - 1.0) * n);
+}
+
+/*
+ * The expected number of purchases in (t, t + horizon] of a customer with x
+ * repeat transactions, the last at t_x, and age t: the paper's equation 10,
+ *
+ *   (a+b+x-1)/(a-1) [1 - ((α+t)/(α+t+h))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
+ *   / (1 + [x > 0] a/(b+x-1) ((α+t)/(α+t_x))^(r+x)),   z = h/(α+t+h).
+ *
+ * As written, the bracket cancels to a few digits or none when a is near 1
+ * (0/0 at a = 1) or b is large (six digits lost at b = 10^6, near the
+ * no-drop-out limit).  So it is summed as a series of terms that need no
+ * cancellation: Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B)
+ * 2F1(C-A, C-B; C; z) turns the bracket into 1 - (1-z)^(a-1) Σ_n (a-1)_n/n!
+ * z^n ρ_n, where ρ_n = (C-d)_n/(C)_n, C = a+b+x-1, d = r+x.  Since
+ * Σ_n (a-1)_n/n! z^n is (1-z)^(1-a), the bracket is -(1-z)^(a-1)
+ * Σ_{n>=1} (a-1)_n/n! z^n (ρ_n - 1), and with (a-1)_n = (a-1) (a)_{n-1} the
+ * numerator is
+ *
+ *   (1-z)^(a-1) Σ_{n>=1} w_n q_n,  w_n = (a)_{n-1} z^n / n!,  q_n = C (1 - ρ_n),
+ *
+ * where q_1 = d and q_{n+1} = q_n + d (C - q_n)/(C + n): every term positive
+ * once C - d + n is (at once for fitted models).  Its terms grow like
+ * (1-z)^(1-a) before they fall, so where that would overflow (a large: the
+ * drop-out probability the same for every customer) the paper's form is
+ * summed instead, which has no cancellation there: its prefactor
+ * (a+b+x-1)/(a-1) is then moderate and its series converges at the rate
+ * z b/(a+b).
+ */
+double
+BgnbdExpectedPurchases(const BgnbdParameters *p, double horizon, int32 x, double t_x, double t)
+{
+	BgnbdSeries s;
+	double		log_rest = log(p->alpha + t) - log(p->alpha + t + horizon);	/* ln(1-z) */
+	double		numerator;
+	double		denominator = 1.0;
+
+	if (horizon == 0.0)
+		return 0.0;
+	s.a = p->a;
+	s.b = p->b;
+	s.d = p->r + x;
+	s.x = x;
+	s.bottom = p->a + p->b + x - 1.0;
+	s.z = horizon / (p->alpha + t + horizon);
+	s.w = s.z;
+	s.q = s.d;
+	if ((p->a - 1.0) * -log_rest + log(s.bottom + 1.0) < 600.0)
+		numerator = exp((p->a - 1.0) * log_rest)
+			* BgnbdSumSeries(BgnbdNextPositiveTerm, &s, s.z * s.d, s.z, s.d - s.bottom, horizon, p->alpha);
+	else
+		numerator = s.bottom / (p->a - 1.0)
+			* -expm1(s.d * log_rest + log(BgnbdSumSeries(BgnbdNextPaperTerm, &s, 1.0, s.z, 0.0, horizon, p->alpha)));
 	if (x > 0)
 		denominator += exp(log(p->a) - log(p->b + x - 1) + (p->r + x) * (log(p->alpha + t) - log(p->alpha + t_x)));
-	return Max(bracket, 0.0) / denominator;
+	return numerator / denominator;
 }
 
 /*

@@ -42,6 +42,23 @@ BestVertex(const double *values, int count)
 }
 
 /*
+ * Whether every vertex is within MINIMIZE_TOLERANCE (relative) of the best
+ * one: where the function is flat to rounding, as along a ridge to a limit
+ * of the model, the values' spread stays at the rounding noise of the sum
+ * while the simplex shrinks to a point, and a collapsed simplex has nothing
+ * more to find
+ */
+static bool
+SimplexCollapsed(double simplex[][MINIMIZE_MAX_DIMS], int dims, int best)
+{
+	for (int v = 0; v <= dims; v++)
+		for (int j = 0; j < dims; j++)
+			if (fabs(simplex[v][j] - simplex[best][j]) > MINIMIZE_TOLERANCE * (1.0 + fabs(simplex[best][j])))
+				return false;
+	return true;
+}
+
+/*
  * Minimize objective from theta (dims <= MINIMIZE_MAX_DIMS), leaving the
  * minimum in theta; returns the number of iterations, or -1 when it did not
  * converge within the limits
@@ -83,7 +100,8 @@ MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, 
 			for (int v = 0; v <= dims; v++)
 				if (v != worst && values[v] > values[second])
 					second = v;
-			if (fabs(values[worst] - values[best]) <= MINIMIZE_TOLERANCE * (1.0 + fabs(values[best])))
+			if (fabs(values[worst] - values[best]) <= MINIMIZE_TOLERANCE * (1.0 + fabs(values[best])) ||
+				SimplexCollapsed(simplex, dims, best))
 				break;
 			if (++iterations > MINIMIZE_MAX_ITERATIONS)
 				return -1;

@@ -5,12 +5,12 @@ CREATE EXTENSION IF NOT EXISTS segment;
 SELECT plan(21);
 
 SELECT has_function('segment', 'create_segmentation',
-	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint', 'text']);
-SELECT is(pg_get_function_arguments('segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint, text)'::regprocedure),
-	'name text, source regclass, k integer DEFAULT NULL::integer, customer_column name DEFAULT ''customer_id''::name, invoice_column name DEFAULT ''invoice_no''::name, time_column name DEFAULT ''invoice_date''::name, quantity_column name DEFAULT ''quantity''::name, price_column name DEFAULT ''unit_price''::name, country_column name DEFAULT ''country''::name, as_of timestamp without time zone DEFAULT NULL::timestamp without time zone, seed bigint DEFAULT 0, recipe text DEFAULT ''rfm''::text',
+	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint', 'text', 'interval']);
+SELECT is(pg_get_function_arguments('segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint, text, interval)'::regprocedure),
+	'name text, source regclass, k integer DEFAULT NULL::integer, customer_column name DEFAULT ''customer_id''::name, invoice_column name DEFAULT ''invoice_no''::name, time_column name DEFAULT ''invoice_date''::name, quantity_column name DEFAULT ''quantity''::name, price_column name DEFAULT ''unit_price''::name, country_column name DEFAULT ''country''::name, as_of timestamp without time zone DEFAULT NULL::timestamp without time zone, seed bigint DEFAULT 0, recipe text DEFAULT ''rfm''::text, value_horizon interval DEFAULT ''1 year''::interval',
 	'create_segmentation has the arguments and defaults of the contract');
 SELECT function_returns('segment', 'create_segmentation',
-	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint', 'text'], 'void');
+	ARRAY['text', 'regclass', 'integer', 'name', 'name', 'name', 'name', 'name', 'name', 'timestamp without time zone', 'bigint', 'text', 'interval'], 'void');
 SELECT has_function('segment', 'refresh_segmentation', ARRAY['text', 'boolean']);
 SELECT is(pg_get_function_arguments('segment.refresh_segmentation(text, boolean)'::regprocedure),
 	'name text, refit boolean DEFAULT true', 'refresh_segmentation has the arguments and defaults of the contract');
@@ -21,8 +21,8 @@ SELECT function_returns('segment', 'set_label', ARRAY['text', 'integer', 'text']
 SELECT is(pg_get_function_arguments('segment.trim_history(text, interval)'::regprocedure),
 	'name text, older_than interval', 'trim_history has the arguments of the contract');
 SELECT function_returns('segment', 'trim_history', ARRAY['text', 'interval'], 'bigint');
-SELECT is(pg_get_function_arguments('segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint, text)'::regprocedure),
-	'name text, k integer DEFAULT NULL::integer, customer_column name DEFAULT NULL::name, invoice_column name DEFAULT NULL::name, time_column name DEFAULT NULL::name, quantity_column name DEFAULT NULL::name, price_column name DEFAULT NULL::name, country_column name DEFAULT NULL::name, as_of timestamp without time zone DEFAULT NULL::timestamp without time zone, seed bigint DEFAULT NULL::bigint, recipe text DEFAULT NULL::text',
+SELECT is(pg_get_function_arguments('segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint, text, interval)'::regprocedure),
+	'name text, k integer DEFAULT NULL::integer, customer_column name DEFAULT NULL::name, invoice_column name DEFAULT NULL::name, time_column name DEFAULT NULL::name, quantity_column name DEFAULT NULL::name, price_column name DEFAULT NULL::name, country_column name DEFAULT NULL::name, as_of timestamp without time zone DEFAULT NULL::timestamp without time zone, seed bigint DEFAULT NULL::bigint, recipe text DEFAULT NULL::text, value_horizon interval DEFAULT NULL::interval',
 	'alter_segmentation has the arguments and defaults of the contract');
 SELECT has_function('segment', 'drop_segmentation', ARRAY['text', 'boolean']);
 SELECT is(pg_get_function_arguments('segment.drop_segmentation(text, boolean)'::regprocedure),

@@ -5,7 +5,7 @@
 -- its segment; an update that would take a user's object stops instead.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(32);
+SELECT plan(34);
 
 -- Every object of the extension with its definition: functions, tables,
 -- types and their comments, policies, constraints, what pg_dump keeps
@@ -196,11 +196,25 @@ SELECT ok((SELECT history_as_of FROM segment.segmentations WHERE name = 'upgrade
 		AND NOT EXISTS (SELECT FROM upgraded.history WHERE valid_to <= valid_from),
 	'history moves to the data''s time: it runs to the last refresh''s as_of, and no row ends before it starts');
 SELECT throws_ok('DROP EXTENSION segment', '2BP01', NULL, 'the updated segmentation''s tables keep DROP EXTENSION from discarding it');
+-- 0.4's customer-value columns, filled by the update from the features as
+-- they stand
+SELECT ok((SELECT bgnbd IS NOT NULL AND gamma_gamma IS NOT NULL FROM segment.segmentations WHERE name = 'upgraded')
+		AND (SELECT count(*) FILTER (WHERE invoices > 0) = count(probability_alive)
+			AND count(*) FILTER (WHERE invoices > 0) = count(expected_purchases)
+			AND count(*) FILTER (WHERE total_amount > 0) = count(expected_value) FROM upgraded.features)
+		AND (SELECT count(*) = count(expected_revenue) FROM upgraded.profiles),
+	'the update fits the customer-value models and fills the new columns of features and profiles');
+CREATE TEMP TABLE value_after_update AS SELECT customer_id, probability_alive, expected_purchases, expected_value FROM upgraded.features;
 SET ROLE regress_segment_upgrade_owner;
 SELECT segment.refresh_segmentation('upgraded');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM assignments_0_3 b FULL JOIN upgraded.assignments a USING (customer_id)
 		WHERE a.cluster IS DISTINCT FROM b.cluster), 0::bigint, 'after the owner''s refresh every customer keeps its segment');
+SELECT is((SELECT count(*) FROM value_after_update u FULL JOIN upgraded.features f USING (customer_id)
+		WHERE (f.probability_alive IS NULL) <> (u.probability_alive IS NULL) OR (f.expected_value IS NULL) <> (u.expected_value IS NULL)
+			OR abs(f.probability_alive - u.probability_alive) > 1e-12 OR abs(f.expected_purchases - u.expected_purchases) > 1e-9 * f.expected_purchases
+			OR abs(f.expected_value - u.expected_value) > 1e-9 * abs(f.expected_value)), 0::bigint,
+	'the values the update gave are those the owner''s refit gives on the same lines');
 SET ROLE regress_segment_upgrade_owner;
 SELECT segment.drop_segmentation('upgraded');
 RESET ROLE;

@@ -38,6 +38,16 @@ SELECT cluster, label, customers, round(revenue::numeric) AS revenue, round(100 
 	rfm_segment AS rfm_group, action AS what_to_do
 FROM retail.profiles ORDER BY revenue DESC;
 
+\echo 'What each segment is worth from here (retail.profiles): revenue so far, expected over the next year, mean probability alive'
+SELECT cluster, label, round(revenue::numeric) AS revenue_so_far, round(expected_revenue::numeric) AS expected_revenue_next_year,
+	round(100 * probability_alive_mean::numeric, 1) AS alive_pct
+FROM retail.profiles ORDER BY expected_revenue DESC;
+\echo 'The models behind it (segment.segmentations: BG/NBD in days, Gamma-Gamma):'
+SELECT round((bgnbd).r::numeric, 4) AS r, round((bgnbd).alpha::numeric, 2) AS alpha, round((bgnbd).a::numeric, 5) AS a,
+	round((bgnbd).b::numeric, 3) AS b, round((gamma_gamma).p::numeric, 3) AS p, round((gamma_gamma).q::numeric, 3) AS q,
+	round((gamma_gamma).gamma::numeric, 2) AS gamma
+FROM segment.segmentations WHERE name = 'retail';
+
 \echo 'The customers by RFM group (retail.features: r_score, f_score, m_score, rfm_score, rfm_segment):'
 SELECT rfm_segment, count(*) AS customers, round(sum(total_amount)::numeric) AS revenue
 FROM retail.features WHERE rfm_segment IS NOT NULL GROUP BY rfm_segment ORDER BY revenue DESC;

@@ -41,7 +41,10 @@ CREATE TABLE segment.segmentations (
 	recipe text NOT NULL DEFAULT 'rfm',
 	categories text[],
 	model_recipe text,
-	history_as_of timestamp
+	history_as_of timestamp,
+	value_horizon interval NOT NULL DEFAULT '1 year',
+	bgnbd segment.bgnbd_model,
+	gamma_gamma segment.gamma_gamma_model
 );
 COMMENT ON TABLE segment.segmentations IS 'segmentations made by segment.create_segmentation: arguments and fitted models';
 COMMENT ON COLUMN segment.segmentations.name IS 'name of the segmentation and of the schema holding its views';
@@ -79,6 +82,9 @@ COMMENT ON COLUMN segment.segmentations.fit_fingerprint IS 'a sum of hashes of t
 COMMENT ON COLUMN segment.segmentations.recipe IS 'the clustering features: rfm (transformed recency, frequency and spending, a domestic flag) or notebook (the seed notebook''s raw features and one-hot countries)';
 COMMENT ON COLUMN segment.segmentations.categories IS 'the countries of the one-hot encoding of the notebook recipe, as of the last fit; NULL for the rfm recipe';
 COMMENT ON COLUMN segment.segmentations.history_as_of IS 'the data''s time history runs to: the latest as_of of the refreshes (it does not go back when the latest line is deleted)';
+COMMENT ON COLUMN segment.segmentations.value_horizon IS 'the horizon of the customers'' expected purchases and value (features.expected_purchases, expected_value)';
+COMMENT ON COLUMN segment.segmentations.bgnbd IS 'the BG/NBD model of the customers'' purchase days, in days (fitted at each refit; NULL when it could not be)';
+COMMENT ON COLUMN segment.segmentations.gamma_gamma IS 'the Gamma-Gamma model of the spend of a purchase day (fitted at each refit; NULL when it could not be)';
 COMMENT ON COLUMN segment.segmentations.model_recipe IS 'the recipe the model was fitted with: an assign-only refresh needs the same recipe';
 
 CREATE TABLE segment.segmentation_scores (

@@ -54,12 +54,16 @@ BEGIN
 			to_char(min_silhouette, 'FM0.000'), to_char(max_silhouette, 'FM0.000')), '' ORDER BY cluster NULLS LAST)
 		FROM %I.silhouette $sql$, r.name)
 		INTO silhouette_rows;
-	-- what to do: each segment's revenue, RFM group and suggested action
+	-- what to do: each segment's revenue so far, the revenue expected over
+	-- the horizon and how many of its customers are likely still buying, its
+	-- RFM group and suggested action
 	EXECUTE format($sql$
 		SELECT string_agg('<tr><td><span class="swatch" style="background:' || segment.plot_colour(cluster) || '"></span>'
 			|| cluster || '</td><td class="label">' || segment.xml_text(label) || '</td><td>'
 			|| to_char(customers, 'FM999,999,999') || '</td><td>' || segment.table_number(revenue) || '</td><td>'
-			|| coalesce(to_char(100 * revenue_share, 'FM99990.0') || ' %%', '') || '</td><td class="label">'
+			|| coalesce(to_char(100 * revenue_share, 'FM99990.0') || ' %%', '') || '</td><td>'
+			|| coalesce(segment.table_number(expected_revenue), '') || '</td><td>'
+			|| coalesce(to_char(100 * probability_alive_mean, 'FM990') || ' %%', '') || '</td><td class="label">'
 			|| segment.xml_text(coalesce(rfm_segment, '')) || '</td><td class="label action">'
 			|| segment.xml_text(coalesce(action, '')) || '</td></tr>', '' ORDER BY revenue DESC, cluster)
 		FROM %I.profiles $sql$, r.name)
@@ -86,11 +90,13 @@ BEGIN
 		|| format('<p>%s segments of %s customers of <code>%s</code>, recency as of %s; fitted %s (seed %s).</p>',
 			m.k, to_char(m.customers_clustered, 'FM999,999,999'), segment.xml_text(r.source_name),
 			segment.xml_text(m.as_of::text), segment.xml_text(to_char(m.fitted_at, 'YYYY-MM-DD HH24:MI TZ')), m.seed)
-		|| '<h2>What to do</h2><p class="note">Segments by revenue (net of returns); the RFM group of each segment''s mean '
-		|| 'recency and frequency scores, and the action suggested for it.</p>'
+		|| '<h2>What to do</h2><p class="note">Segments by revenue (net of returns); the revenue expected over the next '
+		|| segment.xml_text(r.value_horizon::text) || ' and the mean probability that a customer is still buying (BG/NBD and '
+		|| 'Gamma-Gamma models); the RFM group of each segment''s mean recency and frequency scores, and the action suggested for it.</p>'
 		|| '<p class="scroll">The table scrolls sideways.</p>'
 		|| '<div class="wide"><table><thead><tr><th class="label">segment</th><th class="label">label</th><th>customers</th>'
-		|| '<th>revenue</th><th>revenue share</th><th class="label">RFM group</th><th class="label">what to do</th></tr></thead><tbody>'
+		|| '<th>revenue</th><th>revenue share</th><th>expected revenue</th><th>alive</th><th class="label">RFM group</th>'
+		|| '<th class="label">what to do</th></tr></thead><tbody>'
 		|| coalesce(action_rows, '') || '</tbody></table></div>'
 		|| '<h2>Segments</h2><p class="note">Means in original units.</p>'
 		|| '<p class="scroll">The table scrolls sideways.</p>'

@@ -76,3 +76,32 @@ $history$;
 -- The tables of each segmentation depend on the extension from now on:
 -- DROP EXTENSION refuses while they live
 SELECT segment.depend_segmentation_on_extension(s.name) FROM segment.segmentations s ORDER BY s.name;
+
+-- Each segmentation's customers get their customer-value columns (0.4): the
+-- models fitted on its features as of its last refresh, as its owner,
+-- security-restricted; what stops it stops the update, naming the
+-- segmentation
+DO $value$
+DECLARE
+	segmentation record;
+	reason text;
+BEGIN
+	FOR segmentation IN
+		SELECT s.name, segment.segmentation_owner(s.schema, s.owner)::regrole AS owner_role
+		FROM segment.segmentations s JOIN pg_catalog.pg_namespace n ON n.oid = s.schema AND n.nspname = s.name
+		WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'features')
+			AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'profiles')
+		ORDER BY s.name
+	LOOP
+		BEGIN
+			PERFORM segment.execute_as_owner(segmentation.name, segmentation.owner_role,
+				pg_catalog.format('SELECT segment.fill_customer_value(%L)', segmentation.name));
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT;
+			RAISE EXCEPTION USING ERRCODE = '55000',
+				MESSAGE = pg_catalog.format('cannot give segmentation "%s" its customer-value columns: %s', segmentation.name, reason),
+				HINT = 'Fix what the message names (the segmentation''s tables must be its owner''s), then update again; nothing has changed.';
+		END;
+	END LOOP;
+END
+$value$;

@@ -84,7 +84,7 @@ wait "$refresher"
 status=$?
 ok "$([ "$status" -eq 0 ] && echo t)" "the refresh ends once the lock is released"
 phases=$(sed -n 's/^INFO:  segmentation "shop": \(.*\): [0-9.]* s$/\1/p' "$work/refresh.err" | paste -sd ',' -)
-expected="grouping the lines by customer,writing the features,standardizing the vectors,fitting and scoring k = 2..10,drawing the silhouettes' sample,assigning the customers,filling profiles,filling elbow,filling silhouette,filling boxplots,filling pca,filling model,filling transitions,recording history"
+expected="grouping the lines by customer,fitting the customer-value models,writing the features,standardizing the vectors,fitting and scoring k = 2..10,drawing the silhouettes' sample,assigning the customers,filling profiles,filling elbow,filling silhouette,filling boxplots,filling pca,filling model,filling transitions,recording history"
 ok "$([ "$phases" = "$expected" ] && grep -qE '^INFO:  segmentation "shop": refreshed in [0-9]+\.[0-9]{2} s$' "$work/refresh.err" && echo t)" \
 	"segment.report_phases prints every phase of a refit in order, then the total (got: $phases)"
 waited=$(sed -n 's/^INFO:  segmentation "shop": assigning the customers: \([0-9]*\)\..*/\1/p' "$work/refresh.err")

@@ -6,7 +6,8 @@ CREATE OR REPLACE FUNCTION segment.alter_segmentation(name text, k integer DEFAU
 		customer_column name DEFAULT NULL, invoice_column name DEFAULT NULL,
 		time_column name DEFAULT NULL, quantity_column name DEFAULT NULL,
 		price_column name DEFAULT NULL, country_column name DEFAULT NULL,
-		as_of timestamp DEFAULT NULL, seed bigint DEFAULT NULL, recipe text DEFAULT NULL)
+		as_of timestamp DEFAULT NULL, seed bigint DEFAULT NULL, recipe text DEFAULT NULL,
+		value_horizon interval DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -30,6 +31,9 @@ BEGIN
 	IF alter_segmentation.recipe IS NOT NULL THEN
 		PERFORM segment.check_recipe(alter_segmentation.recipe);
 	END IF;
+	IF alter_segmentation.value_horizon IS NOT NULL THEN
+		PERFORM segment.check_value_horizon(alter_segmentation.value_horizon);
+	END IF;
 	IF r.country_column IS NULL AND alter_segmentation.country_column IS NOT NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '0A000',
 			MESSAGE = format('segmentation "%s" was made without a country column', segmentation),
@@ -45,6 +49,8 @@ BEGIN
 	r.country_column := coalesce(alter_segmentation.country_column, r.country_column);
 	r.as_of := coalesce(alter_segmentation.as_of, r.as_of);
 	r.seed := coalesce(alter_segmentation.seed, r.seed);
+	-- another horizon: the next refresh, of either kind, predicts over it
+	r.value_horizon := coalesce(alter_segmentation.value_horizon, r.value_horizon);
 	-- another recipe: other features (the profiles' columns of features the
 	-- new recipe lacks stay, NULL, so that no reader's query breaks)
 	r.recipe := coalesce(alter_segmentation.recipe, r.recipe);
@@ -78,10 +84,11 @@ BEGIN
 	UPDATE segment.segmentations s
 	SET k = r.k, customer_column = r.customer_column, invoice_column = r.invoice_column,
 		time_column = r.time_column, quantity_column = r.quantity_column, price_column = r.price_column,
-		country_column = r.country_column, as_of = r.as_of, seed = r.seed, recipe = r.recipe, features = r.features
+		country_column = r.country_column, as_of = r.as_of, seed = r.seed, recipe = r.recipe, features = r.features,
+		value_horizon = r.value_horizon
 	WHERE s.name = segmentation;
 END
 $function$;
-COMMENT ON FUNCTION segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint, text) IS
+COMMENT ON FUNCTION segment.alter_segmentation(text, integer, name, name, name, name, name, name, timestamp, bigint, text, interval) IS
 	'changes the arguments of a segmentation (NULL keeps one); the next refresh uses them';
 

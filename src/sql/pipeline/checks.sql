@@ -80,6 +80,26 @@ END
 $function$;
 COMMENT ON FUNCTION segment.check_as_of(timestamp) IS 'raises an error for an as_of that is infinity or -infinity';
 
+-- Raise an error for a value_horizon that is NULL, not above 0 or beyond
+-- a hundred years (a month counts 30 days, a year 365.25)
+CREATE OR REPLACE FUNCTION segment.check_value_horizon(value_horizon interval)
+	RETURNS void
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $function$
+BEGIN
+	IF value_horizon IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'value_horizon must not be NULL';
+	END IF;
+	IF NOT extract(epoch FROM value_horizon) BETWEEN 1 AND 100 * 365.25 * 86400 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023',
+			MESSAGE = format('value_horizon must be between 1 second and 100 years, not %s', value_horizon),
+			DETAIL = 'It is the time over which the customers'' purchases and value are predicted, from the reference time on.';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION segment.check_value_horizon(interval) IS 'raises an error for a value_horizon that is NULL, not above 0 or beyond 100 years';
+
 -- Whether values of a type can be grouped: a default btree or hash operator
 -- class for the type, its array, enum or range family (as GROUP BY needs)
 CREATE OR REPLACE FUNCTION segment.type_is_groupable(column_type regtype)

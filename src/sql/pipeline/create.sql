@@ -78,7 +78,8 @@ CREATE OR REPLACE FUNCTION segment.create_segmentation(name text, source regclas
 		customer_column name DEFAULT 'customer_id', invoice_column name DEFAULT 'invoice_no',
 		time_column name DEFAULT 'invoice_date', quantity_column name DEFAULT 'quantity',
 		price_column name DEFAULT 'unit_price', country_column name DEFAULT 'country',
-		as_of timestamp DEFAULT NULL, seed bigint DEFAULT 0, recipe text DEFAULT 'rfm')
+		as_of timestamp DEFAULT NULL, seed bigint DEFAULT 0, recipe text DEFAULT 'rfm',
+		value_horizon interval DEFAULT '1 year')
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -98,6 +99,7 @@ BEGIN
 	END IF;
 	PERFORM segment.check_as_of(as_of);
 	PERFORM segment.check_recipe(recipe);
+	PERFORM segment.check_value_horizon(value_horizon);
 	PERFORM segment.check_source_column(source, 'customer_column', customer_column);
 	PERFORM segment.check_source_column(source, 'invoice_column', invoice_column);
 	PERFORM segment.check_source_column(source, 'time_column', time_column);
@@ -155,13 +157,14 @@ BEGIN
 	END IF;
 	BEGIN
 		INSERT INTO segment.segmentations (name, schema, source, source_name, k, customer_column, invoice_column, time_column,
-			quantity_column, price_column, country_column, as_of, seed, time_zone, features, recipe, history_as_of)
+			quantity_column, price_column, country_column, as_of, seed, time_zone, features, recipe, history_as_of,
+			value_horizon)
 		VALUES (segmentation, to_regnamespace(quote_ident(segmentation)), source,
 			(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			 WHERE c.oid = source),
 			k, customer_column, invoice_column, time_column,
 			quantity_column, price_column, country_column, as_of, seed, current_setting('TimeZone'),
-			segment.segmentation_features(recipe, country_column IS NOT NULL), recipe, history_runs_to);
+			segment.segmentation_features(recipe, country_column IS NOT NULL), recipe, history_runs_to, value_horizon);
 	EXCEPTION WHEN unique_violation THEN
 		-- a row of another role's, hidden by row-level security
 		PERFORM segment.raise_segmentation_exists(segmentation);
@@ -170,6 +173,6 @@ BEGIN
 	PERFORM segment.refresh_segmentation(segmentation);
 END
 $function$;
-COMMENT ON FUNCTION segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint, text) IS
+COMMENT ON FUNCTION segment.create_segmentation(text, regclass, integer, name, name, name, name, name, name, timestamp, bigint, text, interval) IS
 	'segments the customers of a table of invoice lines into schema "name", with tables for BI tools';
 

@@ -231,6 +231,13 @@ BEGIN
 	PERFORM segment.complete_segmentation_tables(segmentation);
 	-- DROP EXTENSION refuses while the segmentation's tables live
 	PERFORM segment.depend_segmentation_on_extension(segmentation);
+	-- a refit fits the customer-value models too, on the customers grouped;
+	-- an assign-only refresh scores with the stored ones
+	IF refit THEN
+		PERFORM segment.enter_phase(segmentation, 'fitting the customer-value models');
+		PERFORM segment.fit_customer_value(segmentation,
+			segment.customer_value_inputs_sql(format('SELECT (c.f).* FROM %s AS c', customers), r.used_as_of));
+	END IF;
 	PERFORM segment.refresh_segmentation_table(segmentation, 'features');
 	EXECUTE format('DROP TABLE %s', customers);
 

@@ -37,7 +37,9 @@ BEGIN
 		-- the customers the refresh grouped (its working table
 		-- segment_refresh_customers), or outside a refresh (the shape of the
 		-- table) the grouping itself
-		RETURN segment.rfm_scores_sql(format($sql$
+		-- with the RFM scores, then the customer-value models' inputs and
+		-- predictions by the registry's models (src/sql/pipeline/customer_value.sql)
+		RETURN segment.customer_value_sql(segment.customer_value_inputs_sql(segment.rfm_scores_sql(format($sql$
 			SELECT c.customer AS customer_id, c.country,
 				extract(epoch FROM a.as_of - (c.f).last_purchase)::double precision / 86400 AS recency_days,
 				(c.f).*
@@ -45,7 +47,9 @@ BEGIN
 			CASE WHEN to_regclass(format('%I.segment_refresh_customers', segmentation)) IS NOT NULL
 				THEN format('%I.segment_refresh_customers', segmentation)
 				ELSE '(' || segment.segmentation_customers_sql(r) || ')' END,
-			as_of));
+			as_of)), r.used_as_of),
+			format('%L::segment.bgnbd_model', r.bgnbd), format('%L::segment.gamma_gamma_model', r.gamma_gamma),
+			extract(epoch FROM r.value_horizon)::double precision / 86400);
 	END IF;
 
 	-- the queries over every customer's row (the assignments, the
@@ -132,7 +136,7 @@ BEGIN
 		-- add in one order, whatever order the tables' rows lie in: the
 		-- same bits on a single node and on Citus)
 		m AS MATERIALIZED (SELECT a.cluster, r.labels[a.cluster] AS label, %4$s AS value, segment.scale(%3$s, r.scaler) AS z,
-				f.total_amount, f.r_score, f.f_score, f.m_score
+				f.total_amount, f.r_score, f.f_score, f.m_score, f.probability_alive, f.expected_value
 			  FROM %1$I.assignments a JOIN %1$I.features f USING (customer_id) CROSS JOIN %7$s
 			  WHERE a.cluster IS NOT NULL ORDER BY a.customer_id),
 		p AS (SELECT m.cluster, min(m.label) AS label, count(*) AS customers,
@@ -140,7 +144,8 @@ BEGIN
 				CASE WHEN min(r.user_labels[m.cluster]) IS NULL THEN 'automatic' ELSE 'user' END AS label_source,
 				coalesce(sum(m.total_amount), 0) AS revenue,
 				avg(m.r_score)::double precision AS r_score_mean, avg(m.f_score)::double precision AS f_score_mean,
-				avg(m.m_score)::double precision AS m_score_mean
+				avg(m.m_score)::double precision AS m_score_mean,
+				avg(m.probability_alive) AS probability_alive_mean, sum(m.expected_value) AS expected_revenue
 			  FROM m CROSS JOIN r GROUP BY m.cluster),
 		-- the share of the takings: of the revenue of the segments that bring
 		-- some (a segment of net returns has a negative share, the part it
@@ -207,7 +212,7 @@ BEGIN
 	IF result_table = 'model' THEN
 		RETURN format($sql$
 		SELECT (r.model).k, r.seed, r.used_as_of AS as_of, r.fitted_at, (r.model).iterations,
-			(r.model).inertia, r.customers_clustered, r.fitted_rows, r.assigned_at
+			(r.model).inertia, r.customers_clustered, r.fitted_rows, r.assigned_at, r.value_horizon
 		FROM %2$s AS r $sql$, segmentation, registry);
 	END IF;
 
