@@ -56,6 +56,8 @@ CREATE FUNCTION pg_temp.result_rows(old_columns boolean DEFAULT false)
 DECLARE
 	relation record;
 	columns text;
+	value_columns name[] := ARRAY['repeat_purchase_days', 'repeat_span_days', 'age_days', 'spend_per_day', 'probability_alive',
+		'expected_purchases', 'expected_value', 'probability_alive_mean', 'expected_revenue', 'value_horizon'];
 BEGIN
 	FOR relation IN SELECT c.oid, c.relname, c.relkind FROM pg_class c
 		WHERE c.relnamespace = to_regnamespace('upgraded') AND c.relkind IN ('r', 'm')
@@ -63,14 +65,16 @@ BEGIN
 	LOOP
 		result_table := relation.relname;
 		relkind := relation.relkind;
-		-- the columns the 0.2 view had (0.3 adds some)
+		-- the columns the 0.2 view had (0.3 adds some), without 0.4's
+		-- customer-value columns (filled by the update, checked below)
 		columns := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
 					WHERE a.attrelid = relation.oid AND a.attnum > 0 AND NOT a.attisdropped
+						AND a.attname <> ALL (value_columns)
 						AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at', 'r_score', 'f_score', 'm_score', 'rfm_score',
 							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action', 'smallest_share')));
 		EXECUTE format('SELECT array_agg(x::text ORDER BY x::text) FROM (SELECT %s FROM upgraded.%I) x', columns, relation.relname) INTO rows;
 		comments := ARRAY(SELECT a.attname || ': ' || col_description(a.attrelid, a.attnum)
-			FROM pg_attribute a WHERE a.attrelid = relation.oid AND a.attnum > 0
+			FROM pg_attribute a WHERE a.attrelid = relation.oid AND a.attnum > 0 AND a.attname <> ALL (value_columns)
 				AND (NOT old_columns OR a.attname NOT IN ('label_source', 'assigned_at', 'r_score', 'f_score', 'm_score', 'rfm_score',
 							'rfm_segment', 'revenue', 'revenue_share', 'r_score_mean', 'f_score_mean', 'm_score_mean', 'action', 'smallest_share')) ORDER BY a.attnum);
 		RETURN NEXT;

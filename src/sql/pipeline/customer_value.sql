@@ -67,7 +67,7 @@ COMMENT ON FUNCTION segment.customer_value_sql(text, text, text, double precisio
 -- reason when the model cannot be fitted (too few customers, none with a
 -- repeat purchase day, more customers than maintenance_work_mem holds): the
 -- segments do not depend on it, and the columns it gives (named in
--- columns) are NULL until a refit succeeds.
+-- columns, with their verb) are NULL until a refit succeeds.
 CREATE OR REPLACE FUNCTION segment.fit_customer_value_model(segmentation text, model text, fit_sql text, columns text)
 	RETURNS text
 	LANGUAGE plpgsql VOLATILE
@@ -84,7 +84,7 @@ BEGIN
 EXCEPTION WHEN numeric_value_out_of_range OR invalid_parameter_value OR program_limit_exceeded THEN
 	GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT;
 	RAISE NOTICE USING MESSAGE = format('segmentation "%s" has no %s model: %s', segmentation, model, reason),
-		DETAIL = format('Its customers'' %s are NULL until a refit fits one.', columns);
+		DETAIL = format('Its customers'' %s NULL until a refit fits one.', columns);
 	RETURN NULL;
 END
 $function$;
@@ -104,10 +104,10 @@ BEGIN
 	UPDATE segment.segmentations s
 	SET bgnbd = segment.fit_customer_value_model(segmentation, 'BG/NBD',
 			format('SELECT segment.bgnbd_fit(q.repeat_purchase_days, q.repeat_span_days, q.age_days) FILTER (WHERE q.age_days > 0) '
-				'FROM (%s) AS q', query), 'probability_alive, expected_purchases and expected_value')::segment.bgnbd_model,
+				'FROM (%s) AS q', query), 'probability_alive, expected_purchases and expected_value are')::segment.bgnbd_model,
 		gamma_gamma = segment.fit_customer_value_model(segmentation, 'Gamma-Gamma',
 			format('SELECT segment.gamma_gamma_fit(q.active_days, q.spend_per_day) FILTER (WHERE q.spend_per_day > 0) '
-				'FROM (%s) AS q', query), 'expected_value')::segment.gamma_gamma_model
+				'FROM (%s) AS q', query), 'expected_value is')::segment.gamma_gamma_model
 	WHERE s.name = segmentation;
 END
 $function$;
