@@ -63,7 +63,7 @@ BEGIN
 			|| to_char(customers, 'FM999,999,999') || '</td><td>' || segment.table_number(revenue) || '</td><td>'
 			|| coalesce(to_char(100 * revenue_share, 'FM99990.0') || ' %%', '') || '</td><td>'
 			|| coalesce(segment.table_number(expected_revenue), '') || '</td><td>'
-			|| coalesce(to_char(100 * probability_alive_mean, 'FM990') || ' %%', '') || '</td><td class="label">'
+			|| coalesce(to_char(100 * probability_alive_mean, 'FM990.0') || ' %%', '') || '</td><td class="label">'
 			|| segment.xml_text(coalesce(rfm_segment, '')) || '</td><td class="label action">'
 			|| segment.xml_text(coalesce(action, '')) || '</td></tr>', '' ORDER BY revenue DESC, cluster)
 		FROM %I.profiles $sql$, r.name)
