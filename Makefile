@@ -123,6 +123,7 @@ REGRESS = \
 	aggregates \
 	bgnbd \
 	customer_value \
+	value_holdout \
 	marketing \
 	pipeline \
 	pipeline_drop \

@@ -19,7 +19,14 @@
 -- Run from the top of the source tree (data/ is relative to it), in any
 -- database where segment is installed; the data go into temporary tables:
 --   psql -X -v ON_ERROR_STOP=1 -d DB -f tools/value_holdout.sql
+-- (-v timings=off leaves out the fit times)
 \set QUIET on
+-- the fits' times are printed unless the variable timings is off
+-- (sql/value_holdout.sql runs the script so, to check what it prints)
+\if :{?timings}
+\else
+\set timings on
+\endif
 \pset footer off
 -- the parameters to 6 significant digits
 SET extra_float_digits = -9;
@@ -90,7 +97,7 @@ SELECT 'cdnow', customer_id, x, segment.bgnbd_expected_purchases(m, 39, x, t_x, 
 
 \echo
 \echo '1. CDNOW sample: BG/NBD fit on 1997-01-01 .. 1997-09-30, in weeks (the paper: r = 0.243, alpha = 4.414, a = 0.793, b = 2.426)'
-SELECT p.* FROM cdnow_model, pg_temp.parameters(m, :'fit_time') AS p;
+SELECT p.* FROM cdnow_model, pg_temp.parameters(m, CASE WHEN :'timings'::boolean THEN :'fit_time'::interval END) AS p;
 \echo 'holdout 1997-10-01 .. 1998-06-30, 39 weeks: purchase days'
 SELECT * FROM pg_temp.totals('cdnow');
 \echo 'by decile of the prediction'
@@ -136,7 +143,7 @@ SELECT 'retail', customer_id, x, segment.bgnbd_expected_purchases(m, :horizon, x
 
 \echo
 \echo '2. Online Retail: BG/NBD fit on 2010-12-01 .. 2011-08-31, in days'
-SELECT p.* FROM retail_model, pg_temp.parameters(m, :'fit_time') AS p;
+SELECT p.* FROM retail_model, pg_temp.parameters(m, CASE WHEN :'timings'::boolean THEN :'fit_time'::interval END) AS p;
 \echo 'holdout' :cutoff '..' :last_day, :horizon 'days: purchase days'
 SELECT * FROM pg_temp.totals('retail');
 \echo 'by decile of the prediction'
@@ -158,7 +165,7 @@ SELECT clock_timestamp() - :'started' AS fit_time \gset
 \echo
 \echo '3. Online Retail: Gamma-Gamma fit on the spend of the calibration period''s repeat purchase days'
 SELECT (m).customers, (m).p, (m).q, (m).gamma,
-	round((m).log_likelihood::numeric, 1) AS log_likelihood, round(extract(epoch FROM :'fit_time'::interval) * 1000, 1) AS fit_ms
+	round((m).log_likelihood::numeric, 1) AS log_likelihood, round(extract(epoch FROM CASE WHEN :'timings'::boolean THEN :'fit_time'::interval END) * 1000, 1) AS fit_ms
 FROM retail_spend_model;
 \echo 'spend of a purchase day, customers with a repeat purchase who bought in the holdout'
 SELECT count(*) AS customers,
