@@ -12,7 +12,7 @@ if ! command -v valgrind > /dev/null; then
 fi
 build_and_install
 
-tests=${VALGRIND_TESTS:-"load_data features_cases features_errors features_data features_parallel most_frequent clustering_cases clustering_errors pipeline plots fuzz"}
+tests=${VALGRIND_TESTS:-"load_data features_cases features_errors features_data features_parallel most_frequent clustering_cases clustering_errors pipeline pipeline_value plots fuzz"}
 bin=$("$PG_CONFIG" --bindir)
 work=$(mktemp -d)
 chmod 755 "$work"
