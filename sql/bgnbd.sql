@@ -102,6 +102,7 @@ SELECT error_of($$ SELECT segment.bgnbd_expected_purchases(m, 'infinity', 0, 0, 
 SELECT error_of($$ SELECT segment.bgnbd_expected_purchases(m, 39, 2, 5, 4) FROM cdnow_model $$);
 SELECT error_of($$ SELECT segment.bgnbd_expected_purchases(ROW(1, 1e-300, 0.8, 2, NULL, NULL)::segment.bgnbd_model, 1e300, 0, 0, 0) $$);
 SELECT error_of($$ SELECT segment.bgnbd_probability_alive(ROW(0, 1, 1, 1, NULL, NULL)::segment.bgnbd_model, 1, 0, 1) $$);
+SELECT error_of($$ SELECT segment.bgnbd_expected_purchases(ROW(1, 'infinity', 1, 1, NULL, NULL)::segment.bgnbd_model, 39, 1, 0, 1) $$);
 -- the customers are kept within maintenance_work_mem (54000 beyond it)
 SET maintenance_work_mem = '1MB';
 SELECT error_of($$ SELECT segment.bgnbd_fit(x, t_x, t) FROM cdnow_calibration, generate_series(1, 20) $$);

@@ -43,9 +43,6 @@ PG_FUNCTION_INFO_V1(bgnbd_probability_alive);
 PG_FUNCTION_INFO_V1(bgnbd_probability_of_purchases);
 PG_FUNCTION_INFO_V1(bgnbd_expected_purchases);
 
-/* the wall of the fit's log-parameters (see BgnbdObjective) */
-#define BGNBD_MAX_LOG_PARAMETER 30.0
-
 /* the most terms of the hypergeometric series of the conditional expectation */
 #define BGNBD_MAX_SERIES_TERMS 100000000
 
@@ -151,19 +148,14 @@ BgnbdCompare(const void *pa, const void *pb)
 
 /*
  * The objective of the fit: minus the log-likelihood at log-parameters
- * theta, within a wall at |ln parameter| = BGNBD_MAX_LOG_PARAMETER.  When
- * the customers show no drop-out, the likelihood rises forever as a goes to
- * 0 (or b to infinity): the model tends to the NBD model of purchases
- * without drop-out.  The wall stops the simplex there, so that the fit ends
- * at that limit (a of about e^-30, every customer alive) instead of
- * crawling along the ridge until it gives up.
+ * theta.  When the customers show no drop-out, the likelihood rises forever
+ * as a goes to 0 (or b to infinity): the model tends to the NBD model of
+ * purchases without drop-out, and the fit ends at the minimizer's wall (a of
+ * about e^-30, every customer alive), a limit it may report.
  */
 static double
 BgnbdObjective(const void *arg, const double *theta)
 {
-	for (int j = 0; j < 4; j++)
-		if (fabs(theta[j]) > BGNBD_MAX_LOG_PARAMETER)
-			return get_float8_infinity();
 	return -BgnbdLogLikelihood((const BgnbdState *) arg, theta);
 }
 
@@ -288,7 +280,34 @@ BgnbdModelParameters(HeapTupleHeader model, BgnbdParameters *p)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a BG/NBD model's r, alpha, a and b must be above 0")));
+	if (!(isfinite(p->r) && isfinite(p->alpha) && isfinite(p->a) && isfinite(p->b)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a BG/NBD model's r, alpha, a and b must be finite")));
 	return true;
+}
+
+/*
+ * The odds that a customer with this history has dropped out, against being
+ * alive (the paper's equation 12 is 1 / (1 + these odds)):
+ * [x > 0] a / (b + x - 1) ((α + t) / (α + t_x))^(r + x), in logs
+ */
+static double
+BgnbdDropOutOdds(const BgnbdParameters *p, int32 x, double t_x, double t)
+{
+	if (x == 0)
+		return 0.0;
+	return exp(log(p->a) - log(p->b + x - 1) + (p->r + x) * (log(p->alpha + t) - log(p->alpha + t_x)));
+}
+
+/* Refuse a horizon that is negative or infinite */
+void
+BgnbdCheckHorizon(double horizon)
+{
+	if (!isfinite(horizon) || horizon < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the horizon must be finite and not negative: %g", horizon)));
 }
 
 /* Refuse a customer's history that cannot be: x < 0, t_x outside [0, t] */
@@ -316,10 +335,7 @@ bgnbd_probability_alive(PG_FUNCTION_ARGS)
 	if (!BgnbdModelParameters(PG_GETARG_HEAPTUPLEHEADER(0), &p))
 		PG_RETURN_NULL();
 	BgnbdCheckCustomer(x, t_x, t);
-	if (x == 0)
-		PG_RETURN_FLOAT8(1.0);
-	/* 1 / (1 + a / (b + x - 1) ((α + t) / (α + t_x))^(r + x)), in logs */
-	PG_RETURN_FLOAT8(1.0 / (1.0 + exp(log(p.a) - log(p.b + x - 1) + (p.r + x) * (log(p.alpha + t) - log(p.alpha + t_x)))));
+	PG_RETURN_FLOAT8(1.0 / (1.0 + BgnbdDropOutOdds(&p, x, t_x, t)));
 }
 
 /*
@@ -466,7 +482,7 @@ BgnbdExpectedPurchases(const BgnbdParameters *p, double horizon, int32 x, double
 	BgnbdSeries s;
 	double		log_rest = log(p->alpha + t) - log(p->alpha + t + horizon);	/* ln(1-z) */
 	double		numerator;
-	double		denominator = 1.0;
+	double		expected;
 
 	if (horizon == 0.0)
 		return 0.0;
@@ -478,15 +494,19 @@ BgnbdExpectedPurchases(const BgnbdParameters *p, double horizon, int32 x, double
 	s.z = horizon / (p->alpha + t + horizon);
 	s.w = s.z;
 	s.q = s.d;
-	if ((p->a - 1.0) * -log_rest + log(s.bottom + 1.0) < 600.0)
+	if (p->a <= 1.0 || (p->a - 1.0) * -log_rest + log(s.bottom + 1.0) < 600.0)
 		numerator = exp((p->a - 1.0) * log_rest)
 			* BgnbdSumSeries(BgnbdNextPositiveTerm, &s, s.z * s.d, s.z, s.d - s.bottom, horizon, p->alpha);
 	else
 		numerator = s.bottom / (p->a - 1.0)
 			* -expm1(s.d * log_rest + log(BgnbdSumSeries(BgnbdNextPaperTerm, &s, 1.0, s.z, 0.0, horizon, p->alpha)));
-	if (x > 0)
-		denominator += exp(log(p->a) - log(p->b + x - 1) + (p->r + x) * (log(p->alpha + t) - log(p->alpha + t_x)));
-	return numerator / denominator;
+	expected = numerator / (1.0 + BgnbdDropOutOdds(p, x, t_x, t));
+	if (!isfinite(expected))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the BG/NBD expectation over a horizon of %g is out of range for r = %g, alpha = %g, a = %g, b = %g",
+						horizon, p->r, p->alpha, p->a, p->b)));
+	return expected;
 }
 
 /*
@@ -504,10 +524,7 @@ bgnbd_expected_purchases(PG_FUNCTION_ARGS)
 
 	if (!BgnbdModelParameters(PG_GETARG_HEAPTUPLEHEADER(0), &p))
 		PG_RETURN_NULL();
-	if (!isfinite(horizon) || horizon < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the horizon must be finite and not negative: %g", horizon)));
+	BgnbdCheckHorizon(horizon);
 	BgnbdCheckCustomer(x, t_x, t);
 	PG_RETURN_FLOAT8(BgnbdExpectedPurchases(&p, horizon, x, t_x, t));
 }

@@ -24,6 +24,7 @@ typedef struct BgnbdParameters
 
 extern bool BgnbdModelParameters(HeapTupleHeader model, BgnbdParameters *p);
 extern void BgnbdCheckCustomer(int32 x, double t_x, double t);
+extern void BgnbdCheckHorizon(double horizon);
 extern double BgnbdExpectedPurchases(const BgnbdParameters *p, double horizon, int32 x, double t_x, double t);
 
 #endif							/* SEGMENT_BGNBD_H */

@@ -56,10 +56,7 @@ customer_value(PG_FUNCTION_ARGS)
 	if (!BgnbdModelParameters(PG_GETARG_HEAPTUPLEHEADER(0), &purchases) ||
 		!GammaGammaModelParameters(PG_GETARG_HEAPTUPLEHEADER(1), &spend))
 		PG_RETURN_NULL();
-	if (!isfinite(horizon) || horizon < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the horizon must be finite and not negative: %g", horizon)));
+	BgnbdCheckHorizon(horizon);
 	if (!isfinite(discount_rate) || discount_rate < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -44,11 +44,11 @@ PG_FUNCTION_INFO_V1(gamma_gamma_fit_final);
 PG_FUNCTION_INFO_V1(gamma_gamma_expected_value);
 
 /*
- * A fit whose parameters run beyond e^30 (or below e^-30) has no maximum:
- * the likelihood keeps rising towards a boundary, as when every customer's
- * mean is the same
+ * A fit that ends within one of the minimizer's wall (a parameter beyond
+ * e^29 or below e^-29) has no maximum: the likelihood keeps rising towards a
+ * boundary, as when every customer's mean is the same; it is refused
  */
-#define GAMMA_GAMMA_MAX_LOG_PARAMETER 30.0
+#define GAMMA_GAMMA_MAX_LOG_PARAMETER (MINIMIZE_WALL - 1.0)
 
 /* One customer (or several identical ones, counted) */
 typedef struct GammaGammaCustomer

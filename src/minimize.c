@@ -29,6 +29,21 @@
 #define MINIMIZE_MAX_RESTARTS 20
 #define MINIMIZE_TOLERANCE 1e-12
 
+/*
+ * The objective at theta, +infinity beyond the wall |theta_j| =
+ * MINIMIZE_WALL: where a model's likelihood rises forever towards a limit
+ * (a parameter running to 0 or infinity), the simplex stops at the wall
+ * instead of crawling along the ridge until the iterations run out
+ */
+static double
+Evaluate(MinimizeObjective objective, const void *arg, const double *theta, int dims)
+{
+	for (int j = 0; j < dims; j++)
+		if (fabs(theta[j]) > MINIMIZE_WALL)
+			return get_float8_infinity();
+	return objective(arg, theta);
+}
+
 /* The vertex of the lowest value among count (the first on ties) */
 static int
 BestVertex(const double *values, int count)
@@ -59,9 +74,9 @@ SimplexCollapsed(double simplex[][MINIMIZE_MAX_DIMS], int dims, int best)
 }
 
 /*
- * Minimize objective from theta (dims <= MINIMIZE_MAX_DIMS), leaving the
- * minimum in theta; returns the number of iterations, or -1 when it did not
- * converge within the limits
+ * Minimize objective from theta (dims <= MINIMIZE_MAX_DIMS) within the
+ * wall, leaving the minimum in theta; returns the number of iterations, or
+ * -1 when it did not converge within the limits
  */
 int
 MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, int dims)
@@ -81,7 +96,7 @@ MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, 
 		{
 			for (int j = 0; j < dims; j++)
 				simplex[v][j] = theta[j] + (v == j + 1 ? 0.1 : 0.0);
-			values[v] = objective(arg, simplex[v]);
+			values[v] = Evaluate(objective, arg, simplex[v], dims);
 		}
 		for (;;)
 		{
@@ -111,7 +126,7 @@ MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, 
 						centroid[j] += simplex[v][j] / dims;
 			for (int j = 0; j < dims; j++)
 				reflected[j] = centroid[j] + (centroid[j] - simplex[worst][j]);
-			value_reflected = objective(arg, reflected);
+			value_reflected = Evaluate(objective, arg, reflected, dims);
 			if (value_reflected < values[best])
 			{
 				double		expanded[MINIMIZE_MAX_DIMS];
@@ -119,7 +134,7 @@ MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, 
 
 				for (int j = 0; j < dims; j++)
 					expanded[j] = centroid[j] + 2.0 * (centroid[j] - simplex[worst][j]);
-				value_expanded = objective(arg, expanded);
+				value_expanded = Evaluate(objective, arg, expanded, dims);
 				if (value_expanded < value_reflected)
 				{
 					memcpy(simplex[worst], expanded, sizeof(double) * dims);
@@ -145,7 +160,7 @@ MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, 
 				for (int j = 0; j < dims; j++)
 					contracted[j] = outside ? centroid[j] + 0.5 * (reflected[j] - centroid[j])
 						: centroid[j] + 0.5 * (simplex[worst][j] - centroid[j]);
-				value_contracted = objective(arg, contracted);
+				value_contracted = Evaluate(objective, arg, contracted, dims);
 				if (value_contracted < (outside ? value_reflected : values[worst]))
 				{
 					memcpy(simplex[worst], contracted, sizeof(double) * dims);
@@ -160,7 +175,7 @@ MinimizeNelderMead(MinimizeObjective objective, const void *arg, double *theta, 
 							continue;
 						for (int j = 0; j < dims; j++)
 							simplex[v][j] = simplex[best][j] + 0.5 * (simplex[v][j] - simplex[best][j]);
-						values[v] = objective(arg, simplex[v]);
+						values[v] = Evaluate(objective, arg, simplex[v], dims);
 					}
 				}
 			}

@@ -14,6 +14,12 @@
 /* the most parameters a model has */
 #define MINIMIZE_MAX_DIMS 4
 
+/*
+ * the wall of the search: |theta_j| <= MINIMIZE_WALL (the fits run on the
+ * logarithms of their parameters, so e^-30 to e^30)
+ */
+#define MINIMIZE_WALL 30.0
+
 /* the function minimized: its value at theta, +infinity where undefined */
 typedef double (*MinimizeObjective) (const void *arg, const double *theta);
 

@@ -29,6 +29,16 @@ def log_likelihood(params, x, t_x, t):
     return np.sum(common + logsumexp(np.vstack([never, after]), axis=0))
 
 
+def expected_purchases(params, horizon, x, t_x, t):
+    """Equation 10 as lifetimes writes it, with scipy.special.hyp2f1"""
+    r, alpha, a, b = params
+    if horizon == 0:
+        return np.zeros(len(x))
+    z = horizon / (alpha + t + horizon)
+    value = (a + b + x - 1) / (a - 1) * (1 - ((alpha + t) / (alpha + t + horizon)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z))
+    return value / (1 + np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + t) / (alpha + t_x)) ** (r + x), 0.0))
+
+
 def main():
     path, horizon = sys.argv[1], float(sys.argv[3])
     with open(sys.argv[2]) as f:
@@ -51,9 +61,7 @@ def main():
     alive = np.where(x > 0, 1.0 / (1.0 + a / np.maximum(b + x - 1, 1e-300) * ((alpha + t) / (alpha + t_x)) ** (r + x)), 1.0)
     for i, p in zip(ids, alive):
         out.writerow(["alive", i, repr(float(p))])
-    z = horizon / (alpha + t + horizon)
-    expected = (a + b + x - 1) / (a - 1) * (1 - ((alpha + t) / (alpha + t + horizon)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z))
-    expected /= 1 + np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + t) / (alpha + t_x)) ** (r + x), 0.0)
+    expected = expected_purchases((r, alpha, a, b), horizon, x, t_x, t)
     for i, e in zip(ids, expected):
         out.writerow(["expected", i, repr(float(e))])
     share, rest = alpha / (alpha + horizon), horizon / (alpha + horizon)

@@ -13,7 +13,7 @@ x > 0, its log-likelihood; and, at the given parameters, the log-likelihood,
 each customer's expected spend and its customer value over HORIZON time
 units, discounted at RATE per unit, summed by period as lifetimes'
 customer_lifetime_value does (expected purchases of BG/NBD's equation 10 with
-scipy.special.hyp2f1).
+scipy.special.hyp2f1, from bgnbd_reference.py).
 """
 import csv
 import math
@@ -21,22 +21,15 @@ import sys
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1
+from scipy.special import gammaln
+
+from bgnbd_reference import expected_purchases
 
 
 def log_likelihood(params, x, m):
     p, q, gamma = params
     return np.sum(gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(gamma) + (p * x - 1) * np.log(m)
                   + p * x * np.log(x) - (p * x + q) * np.log(gamma + m * x))
-
-
-def expected_purchases(bgnbd, horizon, x, t_x, t):
-    r, alpha, a, b = bgnbd
-    if horizon == 0:
-        return np.zeros(len(x))
-    z = horizon / (alpha + t + horizon)
-    value = (a + b + x - 1) / (a - 1) * (1 - ((alpha + t) / (alpha + t + horizon)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z))
-    return value / (1 + np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + t) / (alpha + t_x)) ** (r + x), 0.0))
 
 
 def main():

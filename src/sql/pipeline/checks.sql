@@ -91,7 +91,7 @@ BEGIN
 	IF value_horizon IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'value_horizon must not be NULL';
 	END IF;
-	IF NOT extract(epoch FROM value_horizon) BETWEEN 1 AND 100 * 365.25 * 86400 THEN
+	IF NOT segment.value_horizon_days(value_horizon) BETWEEN 1.0 / 86400 AND 100 * 365.25 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('value_horizon must be between 1 second and 100 years, not %s', value_horizon),
 			DETAIL = 'It is the time over which the customers'' purchases and value are predicted, from the reference time on.';

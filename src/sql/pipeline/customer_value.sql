@@ -14,6 +14,17 @@
 -- of its own); a customer whose purchases, net of returns, are worth
 -- nothing or less has no expected value.
 
+-- A value_horizon in days, the time unit of the models: by its length in
+-- seconds, so a month counts 30 days and a year 365.25
+CREATE OR REPLACE FUNCTION segment.value_horizon_days(value_horizon interval)
+	RETURNS double precision
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT extract(epoch FROM value_horizon)::double precision / 86400
+	$$;
+COMMENT ON FUNCTION segment.value_horizon_days(interval) IS 'a value_horizon in days (a month counts 30 days, a year 365.25)';
+
 -- The SQL of the rows of query (columns of segment.features: invoices,
 -- active_days, first_purchase, last_purchase, total_amount) with the
 -- models' inputs as of as_of: repeat_purchase_days, repeat_span_days,
@@ -141,7 +152,7 @@ BEGIN
 		segment.customer_value_sql(customers,
 			format('(SELECT s.bgnbd FROM segment.segmentations s WHERE s.name = %L)', segmentation),
 			format('(SELECT s.gamma_gamma FROM segment.segmentations s WHERE s.name = %L)', segmentation),
-			extract(epoch FROM r.value_horizon)::double precision / 86400));
+			segment.value_horizon_days(r.value_horizon)));
 	EXECUTE format('UPDATE %1$I.profiles p SET probability_alive_mean = s.probability_alive_mean, expected_revenue = s.expected_revenue '
 		'FROM (%2$s) AS s WHERE s.cluster = p.cluster', segmentation, segment.segmentation_query(segmentation, 'profiles'));
 	EXECUTE format('UPDATE %1$I.model SET value_horizon = %2$L', segmentation, r.value_horizon);

@@ -49,7 +49,7 @@ BEGIN
 				ELSE '(' || segment.segmentation_customers_sql(r) || ')' END,
 			as_of)), r.used_as_of),
 			format('%L::segment.bgnbd_model', r.bgnbd), format('%L::segment.gamma_gamma_model', r.gamma_gamma),
-			extract(epoch FROM r.value_horizon)::double precision / 86400);
+			segment.value_horizon_days(r.value_horizon));
 	END IF;
 
 	-- the queries over every customer's row (the assignments, the
